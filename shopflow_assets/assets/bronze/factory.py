@@ -1,0 +1,108 @@
+"""The bronze asset factory: one partitioned asset per registry entry."""
+
+import warnings
+
+import dagster as dg
+
+from shopflow_assets.assets.bronze.load import LoadResult, load_bronze
+from shopflow_assets.metadata import markdown_table, table_schema
+from shopflow_assets.partitions import daily_partitions, days_in, partition_window
+from shopflow_assets.resources import LandingZoneResource, WarehouseResource
+from shopflow_assets.sources import SOURCES, SourceSpec
+from shopflow_assets.warehouse.schema import bronze_columns, bronze_table
+
+WRITER_POOL = "duckdb_writer"
+CHECK_FILES_READABLE = "files_readable"
+CHECK_HAS_DATA = "partition_has_data"
+
+
+def _check_results(key: dg.AssetKey, result: LoadResult) -> list[dg.AssetCheckResult]:
+    rejected = result.files_rejected
+    empty_days = [d.isoformat() for d in days_in(result.start, result.end) if d not in result.rows_by_partition]
+    return [
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=CHECK_FILES_READABLE,
+            passed=not rejected,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"{len(rejected)} of {len(result.files)} files could not be read",
+            metadata={"rejected_files": dg.MetadataValue.json([{"path": f.path, "reason": f.reason} for f in rejected])},
+        ),
+        dg.AssetCheckResult(
+            asset_key=key,
+            check_name=CHECK_HAS_DATA,
+            passed=not empty_days,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="every partition has rows" if not empty_days else f"no rows for {', '.join(empty_days)}",
+            metadata={"empty_partitions": dg.MetadataValue.json(empty_days)},
+        ),
+    ]
+
+
+def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    key = dg.AssetKey(["bronze", spec.name])
+    columns = bronze_columns(spec)
+
+    @dg.asset(
+        key=key,
+        group_name="bronze",
+        description=f"{spec.description} Raw and typed, with lineage columns; unreadable records are quarantined.",
+        partitions_def=daily_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"duckdb", spec.format},
+        pool=WRITER_POOL,
+        check_specs=[
+            dg.AssetCheckSpec(CHECK_FILES_READABLE, asset=key, description="Every landing file could be read."),
+            dg.AssetCheckSpec(CHECK_HAS_DATA, asset=key, description="Every partition in the run has rows."),
+        ],
+        metadata={
+            "dagster/table_name": f"bronze.{spec.name}",
+            "dagster/column_schema": table_schema(columns),
+            "source_format": spec.format,
+            "business_key": spec.key,
+        },
+    )
+    def _bronze(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
+    ) -> dg.MaterializeResult:
+        start, end = partition_window(context)
+        with warehouse.connect() as con:
+            result = load_bronze(con, spec, landing.root, start, end, context.run_id)
+            preview = con.execute(
+                f"SELECT * EXCLUDE (_file_sha256, _run_id) FROM {bronze_table(spec)} "
+                "WHERE _partition_date >= ? AND _partition_date < ? ORDER BY _source_file, _record_number LIMIT 5",
+                [start, end],
+            )
+            preview_md = markdown_table([d[0] for d in preview.description], preview.fetchall())
+        for f in result.files_rejected:
+            context.log.warning(f"{spec.name}: file {f.path} rejected: {f.reason}")
+        if not result.files:
+            context.log.warning(f"{spec.name}: no landing files for {start} .. {end}")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": sum(result.rows_by_partition.values()),
+                "rows_loaded": result.rows_loaded,
+                "rows_rejected": result.rows_rejected,
+                "files_read": len(result.files),
+                "files_rejected": len(result.files_rejected),
+                "files": dg.MetadataValue.md(
+                    markdown_table(
+                        ["file", "partition", "rows", "rejected", "status", "reason"],
+                        [
+                            (f.path, f.partition, f.rows_loaded, f.rows_rejected, f.status, f.reason or "")
+                            for f in result.files
+                        ],
+                    )
+                ),
+                "preview": dg.MetadataValue.md(preview_md),
+            },
+            check_results=_check_results(key, result),
+        )
+
+    return _bronze
+
+
+with warnings.catch_warnings():
+    # BackfillPolicy is marked beta in Dagster 1.13; it is the documented way to get single-run backfills.
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    bronze_assets: list[dg.AssetsDefinition] = [build_bronze_asset(spec) for spec in SOURCES.values()]

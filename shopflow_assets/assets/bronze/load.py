@@ -1,0 +1,169 @@
+"""Loading one source's files for a window of days into bronze, in one transaction.
+
+Every file is staged into temp relations first (reading may fail, and a failed statement would abort
+a DuckDB transaction); then the window's old rows and quarantine entries are swapped for the staged
+ones in one transaction, so a failure leaves the previous state and a re-run gives the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from shopflow_assets.landing import LandingFile, files_in_window
+from shopflow_assets.readers import READERS, FileRejected, Staged, probe_file
+from shopflow_assets.readers.base import ident
+from shopflow_assets.sources import SourceSpec
+from shopflow_assets.warehouse.schema import bronze_columns, bronze_table, ensure_schema
+
+LAYER = "bronze"
+
+
+@dataclass
+class FileOutcome:
+    path: str  # relative to the landing root
+    partition: date
+    sha256: str
+    bytes: int
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    status: str = "loaded"  # or "rejected"
+    reason: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
+    finished_at: datetime | None = None
+
+
+@dataclass
+class LoadResult:
+    source: str
+    start: date
+    end: date
+    files: list[FileOutcome]
+    rows_by_partition: dict[date, int]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    @property
+    def files_rejected(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "rejected"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file: LandingFile, rel: str, out: Staged) -> FileOutcome:
+    """Read one file into its temp relations; a file that cannot be read comes back rejected."""
+    probe = probe_file(file.path)
+    outcome = FileOutcome(path=rel, partition=file.partition, sha256=probe.sha256, bytes=probe.size)
+    try:
+        READERS[spec.format](con, file, spec, probe, out)
+    except FileRejected as exc:
+        outcome.status, outcome.reason = "rejected", str(exc)
+    except duckdb.Error as exc:  # anything the reader did not foresee still names the file
+        outcome.status, outcome.reason = "rejected", f"unreadable {spec.format} file: {str(exc).splitlines()[0]}"
+    outcome.finished_at = _now()
+    return outcome
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
+    temps = con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_catalog = 'temp' AND starts_with(table_name, ?)",
+        [prefix],
+    ).fetchall()
+    for name, kind in sorted(temps, key=lambda t: t[1] != "VIEW"):  # views before their tables
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} IF EXISTS temp.{ident(name)}")
+
+
+def load_bronze(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, landing_root: Path, start: date, end: date, run_id: str
+) -> LoadResult:
+    """Replace bronze.<source> and its quarantine rows for [start, end) with what the landing holds."""
+    ensure_schema(con)
+    table = bronze_table(spec)
+    ingested_at = _now()
+    prefix = "_bronze_"
+    files = files_in_window(landing_root, spec, start, end)
+    staged = [Staged(f"{prefix}{i}") for i in range(len(files))]
+    try:
+        outcomes = [
+            _stage_file(con, spec, f, f.path.relative_to(landing_root).as_posix(), out)
+            for f, out in zip(files, staged)
+        ]
+        _swap_window(con, spec, table, start, end, list(zip(outcomes, staged)), run_id, ingested_at)
+    finally:
+        _drop_temp(con, prefix)
+    rows = dict(
+        con.execute(
+            f"SELECT _partition_date, count(*) FROM {table} WHERE _partition_date >= ? AND _partition_date < ? "
+            "GROUP BY ALL",
+            [start, end],
+        ).fetchall()
+    )
+    return LoadResult(source=spec.name, start=start, end=end, files=outcomes, rows_by_partition=rows)
+
+
+def _swap_window(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    table: str,
+    start: date,
+    end: date,
+    files: list[tuple[FileOutcome, Staged]],
+    run_id: str,
+    ingested_at: datetime,
+) -> None:
+    """Delete the window's rows and quarantine entries and insert the staged files, atomically."""
+    names = ", ".join(ident(c.name) for c in spec.all_columns)
+    cols = ", ".join(ident(n) for n, _ in bronze_columns(spec))
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {table} WHERE _partition_date >= ? AND _partition_date < ?", [start, end])
+        for quarantine in ("rejected_records", "rejected_files"):
+            con.execute(
+                f"DELETE FROM quarantine.{quarantine} "
+                "WHERE source = ? AND layer = ? AND partition_date >= ? AND partition_date < ?",
+                [spec.name, LAYER, start, end],
+            )
+        for o, out in files:
+            if o.status == "rejected":
+                con.execute(
+                    "INSERT INTO quarantine.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [spec.name, LAYER, o.partition, o.path, o.sha256, o.bytes, o.reason, run_id, ingested_at],
+                )
+                continue
+            lineage = [o.partition, o.path, o.sha256, ingested_at, run_id]
+            (o.rows_loaded,) = con.execute(
+                f"""INSERT INTO {table} ({cols})
+                SELECT {names}, ?::DATE, ?, ?, _record_number, ?::TIMESTAMP, ? FROM {out.rows}""",
+                lineage,
+            ).fetchone()
+            (o.rows_rejected,) = con.execute(
+                f"""INSERT INTO quarantine.rejected_records
+                SELECT ?, ?, ?::DATE, ?, record_number, record_key, rule, reason, raw_record, ?, ?::TIMESTAMP
+                FROM {out.rejects}""",
+                [spec.name, LAYER, o.partition, o.path, run_id, ingested_at],
+            ).fetchone()
+        if files:
+            con.executemany(
+                "INSERT INTO meta.ingestion_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [run_id, spec.name, o.partition, o.path, o.sha256, o.bytes, o.rows_loaded,
+                     o.rows_rejected, o.status, o.reason, o.started_at, o.finished_at]
+                    for o, _ in files
+                ],
+            )  # fmt: skip
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -1,0 +1,13 @@
+"""The ShopFlow code location. Importing it does no I/O: resources resolve paths when runs start."""
+
+import dagster as dg
+
+from shopflow_assets.assets.bronze import bronze_assets
+from shopflow_assets.resources import LandingZoneResource, WarehouseResource
+
+defs = dg.Definitions(
+    assets=bronze_assets,
+    resources={"warehouse": WarehouseResource(), "landing": LandingZoneResource()},
+    # Every step writes the same DuckDB file, which admits one writing process: run steps in-process.
+    executor=dg.in_process_executor,
+)

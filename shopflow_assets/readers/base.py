@@ -1,0 +1,78 @@
+"""What every reader shares: the file probe, the staging contract, and the file-level error."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+_CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The temp relations a reader leaves for the loader, named per file so that several files
+    can be staged before the loader's one transaction."""
+
+    prefix: str
+
+    @property
+    def rows(self) -> str:
+        """The spec's columns + _record_number, good records only."""
+        return f"{self.prefix}_rows"
+
+    @property
+    def rejects(self) -> str:
+        """record_number, record_key, rule, reason, raw_record."""
+        return f"{self.prefix}_rejects"
+
+    def temp(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+
+class FileRejected(Exception):
+    """The whole file cannot be read; the message is the reason users see."""
+
+
+@dataclass(frozen=True)
+class FileProbe:
+    sha256: str
+    size: int
+    head: bytes  # the first few KiB, for sniffing
+    utf8: bool  # the whole file decodes as UTF-8
+
+
+def probe_file(path: Path) -> FileProbe:
+    """Hash, size, head and UTF-8 validity in one streaming pass over the file."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    head = b""
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            if not head:
+                head = chunk[:65536]
+            size += len(chunk)
+            digest.update(chunk)
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return FileProbe(sha256=digest.hexdigest(), size=size, head=head, utf8=utf8)
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal (DuckDB table functions do not take bound parameters everywhere)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

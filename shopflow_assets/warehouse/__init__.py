@@ -1,0 +1,1 @@
+"""The warehouse contract: schemas and shared tables in the DuckDB file."""

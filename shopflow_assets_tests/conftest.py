@@ -1,0 +1,88 @@
+"""Shared fixtures: a temp landing folder and a temp DuckDB warehouse, loaded with the real loader."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from shopflow_assets.assets.bronze.load import LoadResult, load_bronze
+from shopflow_assets.resources import connect
+from shopflow_assets.sources import SOURCES
+
+ORDER_HEADER = [
+    "order_id", "customer_id", "product_id", "store_id", "sales_channel", "payment_method",
+    "quantity", "unit_price", "discount_percent", "total", "status", "order_timestamp",
+]  # fmt: skip
+
+
+def order_line(order_id: str, day: str = "2024-01-15", quantity: str = "2", **overrides: str) -> list[str]:
+    row = {
+        "order_id": order_id, "customer_id": "CUST000001", "product_id": "P0001", "store_id": "ST001",
+        "sales_channel": "store", "payment_method": "cash", "quantity": quantity, "unit_price": "10.00",
+        "discount_percent": "0", "total": f"{int(quantity) * 10 if quantity.isdigit() else 0}.00",
+        "status": "completed", "order_timestamp": f"{day} 10:00:00",
+    }  # fmt: skip
+    row.update(overrides)
+    return [row[c] for c in ORDER_HEADER]
+
+
+def write_csv(
+    path: Path, rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8", header: list[str] | None = None
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [delimiter.join(header or ORDER_HEADER)] + [delimiter.join(r) for r in rows]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+def write_json(path: Path, document: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    root = tmp_path / "landing"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse" / "shopflow.duckdb"
+
+
+Loader = Callable[..., LoadResult]
+
+
+@pytest.fixture
+def load(landing: Path, warehouse: Path) -> Loader:
+    """Load one source for [start, start + days) exactly as the bronze asset does."""
+
+    def _load(source: str, start: str, days: int = 1, run_id: str = "test-run") -> LoadResult:
+        first = date.fromisoformat(start)
+        with connect(warehouse) as con:
+            return load_bronze(con, SOURCES[source], landing, first, first + timedelta(days=days), run_id)
+
+    return _load
+
+
+@pytest.fixture
+def query(warehouse: Path) -> Callable[..., list[tuple]]:
+    def _query(sql: str, params: list | None = None) -> list[tuple]:
+        with connect(warehouse, read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    return _query
+
+
+@pytest.fixture
+def db(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with connect(warehouse) as con:
+        yield con

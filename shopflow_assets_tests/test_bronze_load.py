@@ -1,0 +1,133 @@
+"""Partition writes: exact counts, lineage, idempotency, isolation and atomicity."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from shopflow_assets.resources import connect
+from shopflow_assets_tests.conftest import order_line, write_csv
+
+LINEAGE = "_partition_date::VARCHAR, _source_file, _file_sha256, _record_number, _run_id"
+
+
+def _day_file(landing: Path, day: str, n: int, suffix: str = "", start: int = 1) -> Path:
+    rows = [order_line(f"{day}-{i}", day=day) for i in range(start, start + n)]
+    return write_csv(landing / "orders" / f"orders_{day}{suffix}.csv", rows)
+
+
+def _snapshot(query) -> dict[str, list[tuple]]:
+    """Everything a load writes, minus the per-run columns."""
+    return {
+        "bronze": query("SELECT * EXCLUDE (_ingested_at, _run_id) FROM bronze.orders ORDER BY ALL"),
+        "rejected": query("SELECT * EXCLUDE (run_id, rejected_at) FROM quarantine.rejected_records ORDER BY ALL"),
+        "files": query("SELECT * EXCLUDE (run_id, rejected_at) FROM quarantine.rejected_files ORDER BY ALL"),
+    }
+
+
+def test_range_load_counts_and_lineage(landing: Path, load, query) -> None:
+    f1 = _day_file(landing, "2024-01-01", 3)
+    _day_file(landing, "2024-01-02", 5)
+    _day_file(landing, "2024-01-03", 2)
+    result = load("orders", "2024-01-01", days=2, run_id="run-a")
+    assert {d.isoformat(): n for d, n in result.rows_by_partition.items()} == {"2024-01-01": 3, "2024-01-02": 5}
+    assert [f.path for f in result.files] == ["orders/orders_2024-01-01.csv", "orders/orders_2024-01-02.csv"]
+    sha = hashlib.sha256(f1.read_bytes()).hexdigest()
+    assert query(f"SELECT order_id, {LINEAGE} FROM bronze.orders WHERE _partition_date = '2024-01-01' ORDER BY 5") == [
+        (f"2024-01-01-{i}", "2024-01-01", "orders/orders_2024-01-01.csv", sha, i, "run-a") for i in (1, 2, 3)
+    ]
+    assert query(
+        "SELECT path, sha256, bytes, rows_loaded, rows_rejected, status, run_id, finished_at >= started_at "
+        "FROM meta.ingestion_log ORDER BY path"
+    ) == [
+        ("orders/orders_2024-01-01.csv", sha, f1.stat().st_size, 3, 0, "loaded", "run-a", True),
+        ("orders/orders_2024-01-02.csv", hashlib.sha256((landing / "orders/orders_2024-01-02.csv").read_bytes())
+         .hexdigest(), (landing / "orders/orders_2024-01-02.csv").stat().st_size, 5, 0, "loaded", "run-a", True),
+    ]  # fmt: skip
+
+
+def test_reloading_is_idempotent(landing: Path, load, query) -> None:
+    _day_file(landing, "2024-01-01", 4)
+    write_csv(landing / "orders" / "orders_2024-01-02.csv", [order_line("X1", day="2024-01-02", quantity="x")])
+    (landing / "orders" / "orders_2024-01-02_part2.csv").write_bytes(b"")
+    load("orders", "2024-01-01", days=2, run_id="first")
+    first = _snapshot(query)
+    load("orders", "2024-01-01", days=2, run_id="second")
+    assert _snapshot(query) == first
+    assert (len(first["bronze"]), len(first["rejected"]), len(first["files"])) == (4, 1, 1)
+    assert query("SELECT DISTINCT _run_id FROM bronze.orders") == [("second",)]
+    assert query("SELECT run_id, count(*) FROM meta.ingestion_log GROUP BY 1 ORDER BY 1") == [
+        ("first", 3),
+        ("second", 3),
+    ]
+
+
+def test_partitions_are_isolated(landing: Path, load, query) -> None:
+    _day_file(landing, "2024-01-01", 3)
+    _day_file(landing, "2024-01-02", 4)
+    load("orders", "2024-01-01", days=2, run_id="both")
+    _day_file(landing, "2024-01-02", 6)  # a corrected file for day 2
+    (landing / "orders" / "orders_2024-01-01.csv").unlink()  # day 1's file is gone, but day 1 is not re-run
+    load("orders", "2024-01-02", run_id="day2")
+    assert query("SELECT _partition_date::VARCHAR, _run_id, count(*) FROM bronze.orders GROUP BY ALL ORDER BY 1") == [
+        ("2024-01-01", "both", 3),
+        ("2024-01-02", "day2", 6),
+    ]
+
+
+def test_several_files_for_one_day(landing: Path, load, query) -> None:
+    _day_file(landing, "2024-01-05", 3)
+    _day_file(landing, "2024-01-05", 2, suffix="_late", start=10)
+    write_csv(landing / "orders" / "orders_2024-01-05_store-ST004.csv", [order_line("S1", day="2024-01-05")], "|")
+    result = load("orders", "2024-01-05")
+    assert [(f.path.split("/")[1], f.rows_loaded) for f in result.files] == [
+        ("orders_2024-01-05.csv", 3),
+        ("orders_2024-01-05_late.csv", 2),
+        ("orders_2024-01-05_store-ST004.csv", 1),
+    ]
+    assert query("SELECT count(*), count(DISTINCT (_source_file, _record_number)) FROM bronze.orders") == [(6, 6)]
+
+
+def test_corrupt_file_beside_good_ones(landing: Path, load, query) -> None:
+    _day_file(landing, "2024-01-05", 3)
+    (landing / "orders" / "orders_2024-01-05_part2.csv").write_bytes(b"\x00\x01garbage with no header\n")
+    result = load("orders", "2024-01-05")
+    assert result.rows_loaded == 3
+    assert [(f.path, f.status) for f in result.files] == [
+        ("orders/orders_2024-01-05.csv", "loaded"),
+        ("orders/orders_2024-01-05_part2.csv", "rejected"),
+    ]
+    ((path, reason),) = query("SELECT source_file, reason FROM quarantine.rejected_files")
+    assert path == "orders/orders_2024-01-05_part2.csv" and "delimiter" in reason
+    assert query("SELECT status, count(*) FROM meta.ingestion_log GROUP BY 1 ORDER BY 1") == [
+        ("loaded", 1),
+        ("rejected", 1),
+    ]
+
+
+def test_empty_day_loads_nothing_and_clears_old_rows(landing: Path, load, query) -> None:
+    _day_file(landing, "2024-01-07", 2)
+    load("orders", "2024-01-07")
+    (landing / "orders" / "orders_2024-01-07.csv").unlink()
+    result = load("orders", "2024-01-07")
+    assert (result.files, result.rows_by_partition) == ([], {})
+    assert query("SELECT count(*) FROM bronze.orders") == [(0,)]
+
+
+def test_a_failed_swap_leaves_the_previous_rows(landing: Path, load, query, warehouse: Path) -> None:
+    _day_file(landing, "2024-01-01", 3)
+    load("orders", "2024-01-01", run_id="good")
+    before = _snapshot(query)
+    _day_file(landing, "2024-01-01", 5)
+    # A real failure inside the transaction, after the DELETE: the ingestion log no longer accepts rows.
+    with connect(warehouse) as con:
+        con.execute("ALTER TABLE meta.ingestion_log ADD COLUMN must_be_set VARCHAR NOT NULL DEFAULT 'x'")
+        con.execute("ALTER TABLE meta.ingestion_log ALTER COLUMN must_be_set DROP DEFAULT")
+    with pytest.raises(duckdb.Error):
+        load("orders", "2024-01-01", run_id="broken")
+    assert _snapshot(query) == before
+    assert query("SELECT DISTINCT _run_id FROM bronze.orders") == [("good",)]
+    assert query("SELECT count(*) FROM duckdb_tables() WHERE temporary") == [(0,)]
