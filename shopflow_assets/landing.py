@@ -10,7 +10,9 @@ from pathlib import Path
 from shopflow_assets.sources import SOURCES, SourceSpec
 
 # <source>_<YYYY-MM-DD>[_<suffix>].<ext>
-_NAME = re.compile(r"^(?P<source>[a-z_]+?)_(?P<date>\d{4}-\d{2}-\d{2})(?:_(?P<suffix>[A-Za-z0-9-]+))?(?P<ext>\.[a-z]+)$")
+_NAME = re.compile(
+    r"^(?P<source>[a-z_]+?)_(?P<date>\d{4}-\d{2}-\d{2})(?:_(?P<suffix>[A-Za-z0-9-]+))?(?P<ext>\.[a-z]+)$"
+)
 _IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial")
 
 
@@ -75,4 +77,12 @@ def files_in_window(landing_dir: Path, spec: SourceSpec, start: date, end: date)
     return [f for f in files if start <= f.partition < end]
 
 
-__all__ = ["SOURCES", "LandingFile", "file_name", "files_in_window", "is_in_progress", "parse_name", "scan_source"]
+__all__ = [
+    "SOURCES",
+    "LandingFile",
+    "file_name",
+    "files_in_window",
+    "is_in_progress",
+    "parse_name",
+    "scan_source",
+]

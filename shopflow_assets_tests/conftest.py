@@ -32,7 +32,11 @@ def order_line(order_id: str, day: str = "2024-01-15", quantity: str = "2", **ov
 
 
 def write_csv(
-    path: Path, rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8", header: list[str] | None = None
+    path: Path,
+    rows: list[list[str]],
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    header: list[str] | None = None,
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [delimiter.join(header or ORDER_HEADER)] + [delimiter.join(r) for r in rows]

@@ -23,7 +23,9 @@ def _snapshot(query) -> dict[str, list[tuple]]:
     """Everything a load writes, minus the per-run columns."""
     return {
         "bronze": query("SELECT * EXCLUDE (_ingested_at, _run_id) FROM bronze.orders ORDER BY ALL"),
-        "rejected": query("SELECT * EXCLUDE (run_id, rejected_at) FROM quarantine.rejected_records ORDER BY ALL"),
+        "rejected": query(
+            "SELECT * EXCLUDE (run_id, rejected_at) FROM quarantine.rejected_records ORDER BY ALL"
+        ),
         "files": query("SELECT * EXCLUDE (run_id, rejected_at) FROM quarantine.rejected_files ORDER BY ALL"),
     }
 
@@ -33,10 +35,15 @@ def test_range_load_counts_and_lineage(landing: Path, load, query) -> None:
     _day_file(landing, "2024-01-02", 5)
     _day_file(landing, "2024-01-03", 2)
     result = load("orders", "2024-01-01", days=2, run_id="run-a")
-    assert {d.isoformat(): n for d, n in result.rows_by_partition.items()} == {"2024-01-01": 3, "2024-01-02": 5}
+    assert {d.isoformat(): n for d, n in result.rows_by_partition.items()} == {
+        "2024-01-01": 3,
+        "2024-01-02": 5,
+    }
     assert [f.path for f in result.files] == ["orders/orders_2024-01-01.csv", "orders/orders_2024-01-02.csv"]
     sha = hashlib.sha256(f1.read_bytes()).hexdigest()
-    assert query(f"SELECT order_id, {LINEAGE} FROM bronze.orders WHERE _partition_date = '2024-01-01' ORDER BY 5") == [
+    assert query(
+        f"SELECT order_id, {LINEAGE} FROM bronze.orders WHERE _partition_date = '2024-01-01' ORDER BY 5"
+    ) == [
         (f"2024-01-01-{i}", "2024-01-01", "orders/orders_2024-01-01.csv", sha, i, "run-a") for i in (1, 2, 3)
     ]
     assert query(
@@ -51,7 +58,9 @@ def test_range_load_counts_and_lineage(landing: Path, load, query) -> None:
 
 def test_reloading_is_idempotent(landing: Path, load, query) -> None:
     _day_file(landing, "2024-01-01", 4)
-    write_csv(landing / "orders" / "orders_2024-01-02.csv", [order_line("X1", day="2024-01-02", quantity="x")])
+    write_csv(
+        landing / "orders" / "orders_2024-01-02.csv", [order_line("X1", day="2024-01-02", quantity="x")]
+    )
     (landing / "orders" / "orders_2024-01-02_part2.csv").write_bytes(b"")
     load("orders", "2024-01-01", days=2, run_id="first")
     first = _snapshot(query)
@@ -72,7 +81,9 @@ def test_partitions_are_isolated(landing: Path, load, query) -> None:
     _day_file(landing, "2024-01-02", 6)  # a corrected file for day 2
     (landing / "orders" / "orders_2024-01-01.csv").unlink()  # day 1's file is gone, but day 1 is not re-run
     load("orders", "2024-01-02", run_id="day2")
-    assert query("SELECT _partition_date::VARCHAR, _run_id, count(*) FROM bronze.orders GROUP BY ALL ORDER BY 1") == [
+    assert query(
+        "SELECT _partition_date::VARCHAR, _run_id, count(*) FROM bronze.orders GROUP BY ALL ORDER BY 1"
+    ) == [
         ("2024-01-01", "both", 3),
         ("2024-01-02", "day2", 6),
     ]
@@ -81,14 +92,18 @@ def test_partitions_are_isolated(landing: Path, load, query) -> None:
 def test_several_files_for_one_day(landing: Path, load, query) -> None:
     _day_file(landing, "2024-01-05", 3)
     _day_file(landing, "2024-01-05", 2, suffix="_late", start=10)
-    write_csv(landing / "orders" / "orders_2024-01-05_store-ST004.csv", [order_line("S1", day="2024-01-05")], "|")
+    write_csv(
+        landing / "orders" / "orders_2024-01-05_store-ST004.csv", [order_line("S1", day="2024-01-05")], "|"
+    )
     result = load("orders", "2024-01-05")
     assert [(f.path.split("/")[1], f.rows_loaded) for f in result.files] == [
         ("orders_2024-01-05.csv", 3),
         ("orders_2024-01-05_late.csv", 2),
         ("orders_2024-01-05_store-ST004.csv", 1),
     ]
-    assert query("SELECT count(*), count(DISTINCT (_source_file, _record_number)) FROM bronze.orders") == [(6, 6)]
+    assert query("SELECT count(*), count(DISTINCT (_source_file, _record_number)) FROM bronze.orders") == [
+        (6, 6)
+    ]
 
 
 def test_corrupt_file_beside_good_ones(landing: Path, load, query) -> None:

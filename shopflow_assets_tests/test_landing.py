@@ -35,7 +35,9 @@ def test_bad_names_give_a_reason(name: str, reason: str) -> None:
     assert isinstance(parsed, str) and reason in parsed
 
 
-@pytest.mark.parametrize("name", [".orders_2024-01-15.csv", "_orders_2024-01-15.csv", "a.csv.tmp", "a.part", "a.partial"])
+@pytest.mark.parametrize(
+    "name", [".orders_2024-01-15.csv", "_orders_2024-01-15.csv", "a.csv.tmp", "a.part", "a.partial"]
+)
 def test_files_being_written_are_in_progress(name: str) -> None:
     assert is_in_progress(name)
 
@@ -43,7 +45,12 @@ def test_files_being_written_are_in_progress(name: str) -> None:
 def test_scan_ignores_in_progress_and_reports_bad_names(landing: Path) -> None:
     folder = landing / "orders"
     folder.mkdir()
-    for name in ["orders_2024-01-15.csv", "orders_2024-01-15_late.csv", "orders_2024-01-16.csv.tmp", "notes.txt"]:
+    for name in [
+        "orders_2024-01-15.csv",
+        "orders_2024-01-15_late.csv",
+        "orders_2024-01-16.csv.tmp",
+        "notes.txt",
+    ]:
         (folder / name).write_text("x")
     files, skipped = scan_source(landing, SOURCES["orders"])
     assert [f.path.name for f in files] == ["orders_2024-01-15.csv", "orders_2024-01-15_late.csv"]

@@ -75,10 +75,15 @@ def test_csv_bad_lines_are_quarantined_with_reasons(landing: Path, load, query) 
     [
         (b"", "file is empty"),
         (b"order_id,customer_id\nO1,C1\n", "missing columns: product_id"),
-        (("\n".join([",".join([*ORDER_HEADER, "surprise"])]) + "\n").encode(), "unexpected columns: surprise"),
+        (
+            ("\n".join([",".join([*ORDER_HEADER, "surprise"])]) + "\n").encode(),
+            "unexpected columns: surprise",
+        ),
     ],
 )
-def test_csv_unreadable_file_is_rejected_whole(landing: Path, load, query, content: bytes, reason: str) -> None:
+def test_csv_unreadable_file_is_rejected_whole(
+    landing: Path, load, query, content: bytes, reason: str
+) -> None:
     (landing / "orders").mkdir()
     (landing / "orders" / f"orders_{DAY}.csv").write_bytes(content)
     result = load("orders", DAY)
@@ -110,7 +115,9 @@ def test_json_records_are_typed_and_bad_ones_quarantined(landing: Path, load, qu
         ("P1", DAY, "2.50", "4.99", True, "2024-01-15 08:30:00", 1),
         ("P4", DAY, None, None, False, None, 4),
     ]
-    assert query("SELECT record_number, record_key, rule, reason FROM quarantine.rejected_records ORDER BY 1") == [
+    assert query(
+        "SELECT record_number, record_key, rule, reason FROM quarantine.rejected_records ORDER BY 1"
+    ) == [
         (2, "P2", "type_cast", "cost_price: 'n/a' is not a valid DECIMAL(12,2)"),
         (3, None, "not_an_object", "record is not a JSON object"),
     ]
@@ -160,10 +167,15 @@ def test_campaigns_top_level_array_with_lists(landing: Path, load, query) -> Non
     ("content", "reason"),
     [
         ('{"snapshot_date": "2024-01-15", "products": [{"product_id": "P1"', "not valid JSON"),
-        ('{"snapshot_date": "2024-01-15", "items": []}', "expected an array of products records at $.products"),
+        (
+            '{"snapshot_date": "2024-01-15", "items": []}',
+            "expected an array of products records at $.products",
+        ),
     ],
 )
-def test_json_unreadable_file_is_rejected_whole(landing: Path, load, query, content: str, reason: str) -> None:
+def test_json_unreadable_file_is_rejected_whole(
+    landing: Path, load, query, content: str, reason: str
+) -> None:
     (landing / "products").mkdir()
     (landing / "products" / f"products_{DAY}.json").write_text(content)
     load("products", DAY)
@@ -197,7 +209,10 @@ def test_parquet_rows_are_typed_and_bad_dates_quarantined(landing: Path, load, q
     assert query(
         "SELECT customer_id, city, registration_date::VARCHAR, preferred_categories, _record_number "
         "FROM bronze.customers ORDER BY 1"
-    ) == [("CUST1", "Köln", "2023-05-01", ["food"], 1), ("CUST3", "Paris", "2023-07-07", ["home", "garden"], 3)]
+    ) == [
+        ("CUST1", "Köln", "2023-05-01", ["food"], 1),
+        ("CUST3", "Paris", "2023-07-07", ["home", "garden"], 3),
+    ]
     ((number, key, reason, raw),) = query(
         "SELECT record_number, record_key, reason, raw_record FROM quarantine.rejected_records"
     )

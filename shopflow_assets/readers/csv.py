@@ -69,13 +69,15 @@ def stage(
     columns = "{" + ", ".join(f"{sql_str(n)}: {sql_str(types[n])}" for n in order) + "}"
     encoding = "utf-8" if probe.utf8 else "latin-1"
     key_index = order.index(spec.key) + 1
-    con.execute(f"DROP TABLE IF EXISTS {out.temp('csv_errors')}; DROP TABLE IF EXISTS {out.temp('csv_scans')}")
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {out.temp('csv_raw')} AS
+        f"DROP TABLE IF EXISTS {out.temp('csv_errors')}; DROP TABLE IF EXISTS {out.temp('csv_scans')}"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {out.temp("csv_raw")} AS
         SELECT * FROM read_csv({sql_str(str(file.path))}, header = true, auto_detect = false,
             delim = {sql_str(delimiter)}, quote = '"', escape = '"', encoding = {sql_str(encoding)},
             columns = {columns}, timestampformat = {sql_str(TIMESTAMP_FORMAT)},
-            store_rejects = true, rejects_table = {sql_str(out.temp('csv_errors'))}, rejects_scan = {sql_str(out.temp('csv_scans'))})"""
+            store_rejects = true, rejects_table = {sql_str(out.temp("csv_errors"))}, rejects_scan = {sql_str(out.temp("csv_scans"))})"""
     )
     rule_case = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in _RULES.items())
     # One quarantine row per rejected line, however many errors DuckDB found in it.
@@ -87,7 +89,7 @@ def stage(
                string_agg(DISTINCT CASE error_type {rule_case} ELSE lower(error_type) END, ',') AS rule,
                string_agg(error_message, '; ' ORDER BY column_idx) AS reason,
                any_value(csv_line) AS raw_record
-        FROM {out.temp('csv_errors')} GROUP BY line"""
+        FROM {out.temp("csv_errors")} GROUP BY line"""
     )
     # read_csv skips rejected lines, so the k-th accepted row is record k plus the number of
     # rejected records before it: an ASOF join on "accepted rows before each rejected record".
@@ -99,7 +101,7 @@ def stage(
                    row_number() OVER (ORDER BY record_number) AS skipped
             FROM {out.rejects}),
         steps AS (SELECT accepted_before, max(skipped) AS skipped FROM gaps GROUP BY accepted_before),
-        raw AS (SELECT *, rowid + 1 AS k FROM {out.temp('csv_raw')})
+        raw AS (SELECT *, rowid + 1 AS k FROM {out.temp("csv_raw")})
         SELECT {select}, r.k + coalesce(s.skipped, 0) AS _record_number
         FROM raw r ASOF LEFT JOIN steps s ON r.k > s.accepted_before"""
     )

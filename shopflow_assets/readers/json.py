@@ -23,7 +23,7 @@ def stage(
     valid, kind = con.execute(
         f"""SELECT json_valid(content),
                    CASE WHEN json_valid(content) THEN json_type(json_extract(content, {sql_str(spec.records_path)})) END
-            FROM {out.temp('json_doc')}"""
+            FROM {out.temp("json_doc")}"""
     ).fetchone()
     if not valid:
         raise FileRejected("not valid JSON (truncated or malformed document)")
@@ -40,8 +40,8 @@ def stage(
         lambda c: f"json_extract(rec, {sql_str(c.json_path)})",
     )
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {out.temp('json_typed')} AS
-        WITH doc AS (SELECT content::JSON AS doc FROM {out.temp('json_doc')}),
+        f"""CREATE OR REPLACE TEMP TABLE {out.temp("json_typed")} AS
+        WITH doc AS (SELECT content::JSON AS doc FROM {out.temp("json_doc")}),
         arr AS (SELECT doc, CAST(json_extract(doc, {sql_str(spec.records_path)}) AS JSON[]) AS recs FROM doc),
         recs AS (SELECT doc, i AS _record_number, recs[i] AS rec FROM arr, range(1, len(recs) + 1) t(i))
         SELECT {", ".join([*doc_items, *items])}, _record_number,
@@ -63,5 +63,5 @@ def stage(
                CASE WHEN _errors = ['record is not a JSON object'] THEN 'not_an_object' ELSE 'type_cast' END
                    AS rule,
                array_to_string(_errors, '; ') AS reason, _raw AS raw_record
-        FROM {out.temp('json_typed')} WHERE len(_errors) > 0"""
+        FROM {out.temp("json_typed")} WHERE len(_errors) > 0"""
     )

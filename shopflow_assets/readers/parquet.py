@@ -32,7 +32,7 @@ def stage(
     packed = ", ".join(f"{ident(c)} := p.{ident(present[c])}" for c in spec.column_names)
     try:
         con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {out.temp('parquet_typed')} AS
+            f"""CREATE OR REPLACE TEMP TABLE {out.temp("parquet_typed")} AS
             SELECT {", ".join(items)}, p.file_row_number + 1 AS _record_number, {errors} AS _errors,
                    {raw(spec.columns[spec.column_names.index(spec.key)])} AS _key,
                    to_json(struct_pack({packed}))::VARCHAR AS _raw
@@ -49,5 +49,5 @@ def stage(
         f"""CREATE OR REPLACE TEMP VIEW {out.rejects} AS
         SELECT _record_number AS record_number, _key AS record_key, 'type_cast' AS rule,
                array_to_string(_errors, '; ') AS reason, _raw AS raw_record
-        FROM {out.temp('parquet_typed')} WHERE len(_errors) > 0"""
+        FROM {out.temp("parquet_typed")} WHERE len(_errors) > 0"""
     )

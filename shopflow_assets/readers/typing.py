@@ -46,5 +46,9 @@ def typed_select(
                 f"{sql_str(col.name + ': ')} || {sql_str(chr(39))} || {shown} || "
                 f"{sql_str(chr(39) + ' is not a valid ' + col.type)} END"
             )
-    errors = f"list_filter([{', '.join(failures)}]::VARCHAR[], lambda x: x IS NOT NULL)" if failures else "[]::VARCHAR[]"
+    errors = (
+        f"list_filter([{', '.join(failures)}]::VARCHAR[], lambda x: x IS NOT NULL)"
+        if failures
+        else "[]::VARCHAR[]"
+    )
     return items, errors

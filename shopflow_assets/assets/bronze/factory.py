@@ -18,7 +18,9 @@ CHECK_HAS_DATA = "partition_has_data"
 
 def _check_results(key: dg.AssetKey, result: LoadResult) -> list[dg.AssetCheckResult]:
     rejected = result.files_rejected
-    empty_days = [d.isoformat() for d in days_in(result.start, result.end) if d not in result.rows_by_partition]
+    empty_days = [
+        d.isoformat() for d in days_in(result.start, result.end) if d not in result.rows_by_partition
+    ]
     return [
         dg.AssetCheckResult(
             asset_key=key,
@@ -26,14 +28,20 @@ def _check_results(key: dg.AssetKey, result: LoadResult) -> list[dg.AssetCheckRe
             passed=not rejected,
             severity=dg.AssetCheckSeverity.WARN,
             description=f"{len(rejected)} of {len(result.files)} files could not be read",
-            metadata={"rejected_files": dg.MetadataValue.json([{"path": f.path, "reason": f.reason} for f in rejected])},
+            metadata={
+                "rejected_files": dg.MetadataValue.json(
+                    [{"path": f.path, "reason": f.reason} for f in rejected]
+                )
+            },
         ),
         dg.AssetCheckResult(
             asset_key=key,
             check_name=CHECK_HAS_DATA,
             passed=not empty_days,
             severity=dg.AssetCheckSeverity.WARN,
-            description="every partition has rows" if not empty_days else f"no rows for {', '.join(empty_days)}",
+            description="every partition has rows"
+            if not empty_days
+            else f"no rows for {', '.join(empty_days)}",
             metadata={"empty_partitions": dg.MetadataValue.json(empty_days)},
         ),
     ]
@@ -52,7 +60,9 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         kinds={"duckdb", spec.format},
         pool=WRITER_POOL,
         check_specs=[
-            dg.AssetCheckSpec(CHECK_FILES_READABLE, asset=key, description="Every landing file could be read."),
+            dg.AssetCheckSpec(
+                CHECK_FILES_READABLE, asset=key, description="Every landing file could be read."
+            ),
             dg.AssetCheckSpec(CHECK_HAS_DATA, asset=key, description="Every partition in the run has rows."),
         ],
         metadata={

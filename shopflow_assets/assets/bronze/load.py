@@ -61,7 +61,9 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _stage_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file: LandingFile, rel: str, out: Staged) -> FileOutcome:
+def _stage_file(
+    con: duckdb.DuckDBPyConnection, spec: SourceSpec, file: LandingFile, rel: str, out: Staged
+) -> FileOutcome:
     """Read one file into its temp relations; a file that cannot be read comes back rejected."""
     probe = probe_file(file.path)
     outcome = FileOutcome(path=rel, partition=file.partition, sha256=probe.sha256, bytes=probe.size)
@@ -70,7 +72,10 @@ def _stage_file(con: duckdb.DuckDBPyConnection, spec: SourceSpec, file: LandingF
     except FileRejected as exc:
         outcome.status, outcome.reason = "rejected", str(exc)
     except duckdb.Error as exc:  # anything the reader did not foresee still names the file
-        outcome.status, outcome.reason = "rejected", f"unreadable {spec.format} file: {str(exc).splitlines()[0]}"
+        outcome.status, outcome.reason = (
+            "rejected",
+            f"unreadable {spec.format} file: {str(exc).splitlines()[0]}",
+        )
     outcome.finished_at = _now()
     return outcome
 
@@ -98,9 +103,11 @@ def load_bronze(
     try:
         outcomes = [
             _stage_file(con, spec, f, f.path.relative_to(landing_root).as_posix(), out)
-            for f, out in zip(files, staged)
+            for f, out in zip(files, staged, strict=False)
         ]
-        _swap_window(con, spec, table, start, end, list(zip(outcomes, staged)), run_id, ingested_at)
+        _swap_window(
+            con, spec, table, start, end, list(zip(outcomes, staged, strict=False)), run_id, ingested_at
+        )
     finally:
         _drop_temp(con, prefix)
     rows = dict(

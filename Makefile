@@ -1,0 +1,49 @@
+# ShopFlow: every target bootstraps .venv itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+DEMO_START ?= 2024-01-01
+DEMO_DAYS ?= 14
+DEMO_END := $(shell $(PYTHON) -c "import datetime as d; print(d.date.fromisoformat('$(DEMO_START)') + d.timedelta(days=$(DEMO_DAYS) - 1))")
+DEMO_ORDERS ?= 2000
+
+.PHONY: demo dev test bench lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf data/landing
+	$(BIN)/shopflow generate --start $(DEMO_START) --days $(DEMO_DAYS) --orders-per-day $(DEMO_ORDERS) --out data/landing
+	$(BIN)/dagster asset materialize -m shopflow_assets.definitions --select 'group:bronze' \
+		--partition-range $(DEMO_START)...$(DEMO_END) > .dagster_home/demo-run.log 2>&1 \
+		|| (tail -n 40 .dagster_home/demo-run.log; exit 1)
+	$(BIN)/shopflow summary
+
+dev: $(STAMP)
+	$(BIN)/dagster dev -w workspace.yaml
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m shopflow_assets.bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf data/landing data/warehouse data/bench dbt_project/target dbt_project/logs

@@ -1,0 +1,109 @@
+"""`make bench`: bronze ingestion of a 1,000,000-order day against DuckDB alone.
+
+(a) DuckDB loading the CSV into a DuckDB file with the same schema, (b) the `bronze/orders`
+materialization of that day through `dagster asset materialize`, (c) the same CLI run for a day
+with no files (the fixed orchestration cost). Reports (b - c) / a, rows per second and (b)'s peak RSS.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from shopflow_assets.generator import generate
+from shopflow_assets.readers.base import probe_file, sql_str
+from shopflow_assets.readers.csv import TIMESTAMP_FORMAT, header_columns, header_line, sniff_delimiter
+from shopflow_assets.resources import REPO_ROOT, connect
+from shopflow_assets.sources import get_source
+
+DAY = date(2024, 1, 1)
+EMPTY_DAY = date(2024, 1, 2)
+ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
+TARGETS = {"ratio": 1.5, "fixed_s": 4.0, "rss_mb": 1024.0}
+
+
+def _timed_cli(partition: date, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of one `dagster asset materialize` process."""
+    cmd = [
+        str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
+        "-m", "shopflow_assets.definitions", "--select", "bronze/orders", "--partition", partition.isoformat(),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    if status != 0 or "RUN_SUCCESS" not in output:
+        raise SystemExit(f"materialization of {partition} failed:\n{output[-3000:]}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def _duckdb_alone(csv_path: Path, db: Path) -> float:
+    spec = get_source("orders")
+    probe = probe_file(csv_path)
+    header = header_line(probe)
+    delim = sniff_delimiter(header)
+    types = {c.name: c.type for c in spec.columns}
+    columns = "{" + ", ".join(f"'{n}': '{types[n]}'" for n in header_columns(header, delim, spec)) + "}"
+    encoding = "utf-8" if probe.utf8 else "latin-1"
+    started = time.perf_counter()
+    with connect(db) as con:
+        con.execute(
+            f"""CREATE TABLE orders AS SELECT * FROM read_csv({sql_str(str(csv_path))}, header = true,
+            auto_detect = false, delim = {sql_str(delim)}, quote = '"', escape = '"', encoding = '{encoding}',
+            columns = {columns}, timestampformat = '{TIMESTAMP_FORMAT}', ignore_errors = true)"""
+        )
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    work = REPO_ROOT / "data" / "bench"
+    landing = work / "landing"
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"Generating {ORDERS:,} orders for {DAY} ...", flush=True)
+    t0 = time.perf_counter()
+    manifest = generate(landing, DAY, 1, ORDERS, seed=7, defect_rate=0.001)
+    print(f"  generated in {time.perf_counter() - t0:.1f} s")
+    (orders_file,) = [f for f in manifest["files"] if f["source"] == "orders"]
+    csv_path = landing / orders_file["path"]
+    size_mb = csv_path.stat().st_size / 1e6
+
+    with tempfile.TemporaryDirectory(prefix="shopflow-bench-") as tmp:
+        home = Path(tmp) / "dagster_home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        db = Path(tmp) / "bronze.duckdb"
+        env = {**os.environ, "DAGSTER_HOME": str(home), "SHOPFLOW_LANDING_DIR": str(landing),
+               "SHOPFLOW_DUCKDB_PATH": str(db)}  # fmt: skip
+        _timed_cli(EMPTY_DAY, env)  # warm-up: byte-compile and page in the code location once
+        a = _duckdb_alone(csv_path, Path(tmp) / "alone.duckdb")
+        b, rss_b = _timed_cli(DAY, env)
+        c, _ = _timed_cli(EMPTY_DAY, env)
+        with connect(db, read_only=True) as con:
+            (rows,) = con.execute("SELECT count(*) FROM bronze.orders").fetchone()
+            (rejected,) = con.execute("SELECT count(*) FROM quarantine.rejected_records").fetchone()
+
+    ratio = (b - c) / a
+    print(f"\nBronze benchmark: {orders_file['records']:,} records, {size_mb:.0f} MB CSV ({orders_file['encoding']}, "
+          f"delimiter {orders_file['delimiter']!r})")  # fmt: skip
+    print(f"  (a) DuckDB alone, CREATE TABLE AS read_csv  {a:7.2f} s")
+    print(f"  (b) dagster asset materialize bronze/orders  {b:7.2f} s   peak RSS {rss_b:,.0f} MiB")
+    print(f"  (c) same CLI, day with no files              {c:7.2f} s")
+    print(f"  (b - c) / a = {ratio:.2f}   (target <= {TARGETS['ratio']})")
+    print(f"  rows/s through bronze: {rows / (b - c):,.0f}   ({rows:,} loaded, {rejected:,} quarantined)")
+    ok = ratio <= TARGETS["ratio"] and c <= TARGETS["fixed_s"] and rss_b <= TARGETS["rss_mb"]
+    print(
+        "  targets:",
+        "met" if ok else "NOT met",
+        f"(c <= {TARGETS['fixed_s']} s, RSS <= {TARGETS['rss_mb']:.0f} MiB)",
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""`shopflow summary`: what the warehouse holds, per table and day, read-only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from shopflow_assets.resources import connect
+from shopflow_assets.sources import SOURCES
+from shopflow_assets.warehouse.schema import bronze_table
+
+
+def _grid(title: str, header: list[str], rows: list[tuple]) -> str:
+    """A plain-text table: text left-aligned, numbers right-aligned."""
+    numeric = [all(isinstance(r[i], int | float) or r[i] is None for r in rows) for i in range(len(header))]
+    cells = [[str(h) for h in header]] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(row, widths, numeric, strict=False)
+        ).rstrip()
+
+    return "\n".join([title, line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
+
+
+def render(con: duckdb.DuckDBPyConnection) -> str:
+    """Rows per bronze table and day, quarantined records and rejected files, files read."""
+    sources = list(SOURCES)
+    counts = " UNION ALL ".join(
+        f"SELECT '{s}' AS source, _partition_date AS day, count(*) AS n FROM {bronze_table(SOURCES[s])} GROUP BY ALL"
+        for s in sources
+    )
+    pivot = ", ".join(f"sum(n) FILTER (WHERE source = '{s}') AS {s}" for s in sources)
+    by_day = con.execute(f"SELECT day, {pivot} FROM ({counts}) GROUP BY day ORDER BY day").fetchall()
+    totals = con.execute(f"SELECT 'total', {pivot} FROM ({counts})").fetchall()
+    rejected = con.execute(
+        """SELECT source, layer, rule, count(*) FROM quarantine.rejected_records GROUP BY ALL ORDER BY ALL"""
+    ).fetchall()
+    bad_files = con.execute(
+        "SELECT source, partition_date, source_file, reason FROM quarantine.rejected_files ORDER BY ALL"
+    ).fetchall()
+    files = con.execute(
+        """WITH latest AS (
+               SELECT * FROM meta.ingestion_log
+               QUALIFY row_number() OVER (PARTITION BY path ORDER BY finished_at DESC) = 1)
+           SELECT source, count(*), sum(bytes), sum(rows_loaded), sum(rows_rejected),
+                  count(*) FILTER (WHERE status = 'rejected')
+           FROM latest GROUP BY source ORDER BY source"""
+    ).fetchall()
+    parts = [
+        _grid("Bronze rows per day", ["day", *sources], [*by_day, *totals]),
+        _grid("Quarantined records", ["source", "layer", "rule", "records"], rejected),
+        _grid("Rejected files", ["source", "day", "file", "reason"], bad_files)
+        if bad_files
+        else "Rejected files: none",
+        _grid(
+            "Files read (latest load)",
+            ["source", "files", "bytes", "rows", "rejected", "files rejected"],
+            files,
+        ),
+    ]
+    return "\n\n".join(parts)
+
+
+def print_summary(database: Path) -> int:
+    if not database.exists():
+        print(f"No warehouse at {database}: run `make demo` or materialize some assets first.")
+        return 1
+    with connect(database, read_only=True) as con:
+        try:
+            print(render(con))
+        except duckdb.CatalogException as exc:
+            print(f"The warehouse at {database} has no bronze layer yet ({str(exc).splitlines()[0]}).")
+            return 1
+    return 0
