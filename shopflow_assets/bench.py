@@ -7,6 +7,7 @@ with no files (the fixed orchestration cost). Reports (b - c) / a, rows per seco
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,6 @@ import time
 from datetime import date
 from pathlib import Path
 
-from shopflow_assets.generator import generate
 from shopflow_assets.readers.base import probe_file, sql_str
 from shopflow_assets.readers.csv import TIMESTAMP_FORMAT, header_columns, header_line, sniff_delimiter
 from shopflow_assets.resources import REPO_ROOT, connect
@@ -67,7 +67,13 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     print(f"Generating {ORDERS:,} orders for {DAY} ...", flush=True)
     t0 = time.perf_counter()
-    manifest = generate(landing, DAY, 1, ORDERS, seed=7, defect_rate=0.001)
+    # In a child process: ru_maxrss survives exec, so a big parent would inflate the children's peaks.
+    subprocess.run(
+        [str(Path(sys.executable).with_name("shopflow")), "generate", "--start", DAY.isoformat(), "--days", "1",
+         "--orders-per-day", str(ORDERS), "--seed", "7", "--defect-rate", "0.001", "--out", str(landing)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    manifest = json.loads((landing / "_manifest.json").read_text())
     print(f"  generated in {time.perf_counter() - t0:.1f} s")
     (orders_file,) = [f for f in manifest["files"] if f["source"] == "orders"]
     csv_path = landing / orders_file["path"]
@@ -77,7 +83,7 @@ def main() -> int:
         home = Path(tmp) / "dagster_home"
         home.mkdir()
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        db = Path(tmp) / "bronze.duckdb"
+        db = Path(tmp) / "shopflow.duckdb"
         env = {**os.environ, "DAGSTER_HOME": str(home), "SHOPFLOW_LANDING_DIR": str(landing),
                "SHOPFLOW_DUCKDB_PATH": str(db)}  # fmt: skip
         _timed_cli(EMPTY_DAY, env)  # warm-up: byte-compile and page in the code location once

@@ -3,11 +3,16 @@
 import dagster as dg
 
 from shopflow_assets.assets.bronze import bronze_assets
-from shopflow_assets.resources import LandingZoneResource, WarehouseResource
+from shopflow_assets.assets.silver import silver_assets
+from shopflow_assets.resources import LandingZoneResource, QualityRulesResource, WarehouseResource
 
 defs = dg.Definitions(
-    assets=bronze_assets,
-    resources={"warehouse": WarehouseResource(), "landing": LandingZoneResource()},
+    assets=[*bronze_assets, *silver_assets],
+    resources={
+        "warehouse": WarehouseResource(),
+        "landing": LandingZoneResource(),
+        "quality": QualityRulesResource(),
+    },
     # Every step writes the same DuckDB file, which admits one writing process: run steps in-process.
     executor=dg.in_process_executor,
 )

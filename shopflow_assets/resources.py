@@ -73,3 +73,17 @@ class LandingZoneResource(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return landing_dir(self.path)
+
+
+class QualityRulesResource(dg.ConfigurableResource):
+    """The rules.yaml users edit: severities, actions and thresholds of the silver rules."""
+
+    path: str | None = Field(
+        default=None,
+        description="rules file; defaults to $SHOPFLOW_QUALITY_RULES, then the packaged rules.yaml",
+    )
+
+    def load(self):  # -> QualityConfig; imported lazily to keep the code location import light
+        from shopflow_assets.quality.config import DEFAULT_RULES_FILE, load_quality_config
+
+        return load_quality_config(_resolve(self.path, "SHOPFLOW_QUALITY_RULES", DEFAULT_RULES_FILE))

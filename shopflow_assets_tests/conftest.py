@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from shopflow_assets.assets.bronze.load import LoadResult, load_bronze
@@ -86,7 +85,22 @@ def query(warehouse: Path) -> Callable[..., list[tuple]]:
     return _query
 
 
-@pytest.fixture
-def db(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+GENERATED_START = date(2024, 1, 1)
+GENERATED_DAYS = 4
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
+    """A generated landing zone (with defects, late and corrected files) loaded into bronze once."""
+    from shopflow_assets.generator import generate
+
+    root = tmp_path_factory.mktemp("generated")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    manifest = generate(
+        landing, GENERATED_START, GENERATED_DAYS, 300, seed=11, defect_rate=0.05, late_files=True
+    )
+    end = GENERATED_START + timedelta(days=GENERATED_DAYS)
     with connect(warehouse) as con:
-        yield con
+        for spec in SOURCES.values():
+            load_bronze(con, spec, landing, GENERATED_START, end, "generated-run")
+    return landing, warehouse, manifest

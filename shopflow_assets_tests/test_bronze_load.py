@@ -9,6 +9,8 @@ import duckdb
 import pytest
 
 from shopflow_assets.resources import connect
+from shopflow_assets.sources import SOURCES
+from shopflow_assets.warehouse.schema import bronze_columns
 from shopflow_assets_tests.conftest import order_line, write_csv
 
 LINEAGE = "_partition_date::VARCHAR, _source_file, _file_sha256, _record_number, _run_id"
@@ -146,3 +148,51 @@ def test_a_failed_swap_leaves_the_previous_rows(landing: Path, load, query, ware
     assert _snapshot(query) == before
     assert query("SELECT DISTINCT _run_id FROM bronze.orders") == [("good",)]
     assert query("SELECT count(*) FROM duckdb_tables() WHERE temporary") == [(0,)]
+
+
+def test_record_numbers_stay_exact_across_renumber_buckets(landing: Path, load, query) -> None:
+    """Rejected lines near and across RENUMBER_BUCKET boundaries: every accepted row keeps its line."""
+    from shopflow_assets.readers.csv import RENUMBER_BUCKET
+
+    n = 3 * RENUMBER_BUCKET + 10
+    bad = {1, RENUMBER_BUCKET - 1, RENUMBER_BUCKET, RENUMBER_BUCKET + 1, 2 * RENUMBER_BUCKET + 2, n}
+    rows = [order_line(f"R{i}", day="2024-01-09", quantity="x" if i in bad else "1") for i in range(1, n + 1)]
+    write_csv(landing / "orders" / "orders_2024-01-09.csv", rows)
+    result = load("orders", "2024-01-09")
+    assert (result.rows_loaded, result.rows_rejected) == (n - len(bad), len(bad))
+    assert query("SELECT count(*) FROM bronze.orders WHERE order_id <> 'R' || _record_number") == [(0,)]
+    assert query(
+        "SELECT count(DISTINCT _record_number), min(_record_number), max(_record_number) FROM bronze.orders"
+    ) == [(n - len(bad), 2, n - 1)]
+    assert {r for (r,) in query("SELECT record_number FROM quarantine.rejected_records")} == bad
+
+
+def test_a_file_that_fails_inside_the_transaction_is_rejected_and_the_rest_loads(
+    landing: Path, load, query, warehouse: Path
+) -> None:
+    """The warehouse refuses one file's rows (a CHECK constraint): that file is rejected with
+    DuckDB's reason, the transaction is retried without it, and the other file loads."""
+    columns = ", ".join(f"{n} {t}" for n, t in bronze_columns(SOURCES["orders"]))
+    with connect(warehouse) as con:
+        con.execute(f"CREATE SCHEMA bronze; CREATE TABLE bronze.orders ({columns}, CHECK (quantity < 100))")
+    _day_file(landing, "2024-01-03", 2)
+    write_csv(
+        landing / "orders" / "orders_2024-01-03_big.csv",
+        [order_line("BIG", day="2024-01-03", quantity="500")],
+    )
+    result = load("orders", "2024-01-03")
+    assert [(f.path, f.status, f.rows_loaded) for f in result.files] == [
+        ("orders/orders_2024-01-03.csv", "loaded", 2),
+        ("orders/orders_2024-01-03_big.csv", "rejected", 0),
+    ]
+    ((reason,),) = query("SELECT reason FROM quarantine.rejected_files")
+    assert reason.startswith("unreadable csv file:") and "CHECK constraint" in reason
+    assert query("SELECT order_id FROM bronze.orders ORDER BY 1") == [("2024-01-03-1",), ("2024-01-03-2",)]
+
+
+def test_short_line_reason_states_the_count_once(landing: Path, load, query) -> None:
+    write_csv(landing / "orders" / "orders_2024-01-04.csv", [order_line("S1", day="2024-01-04")[:3]])
+    load("orders", "2024-01-04")
+    assert query("SELECT rule, reason FROM quarantine.rejected_records") == [
+        ("wrong_column_count", "Expected Number of Columns: 12 Found: 3")
+    ]

@@ -7,8 +7,11 @@ import sys
 
 import dagster as dg
 
+from shopflow_assets.assets.silver.tables import SILVER_TABLES
 from shopflow_assets.definitions import defs
 from shopflow_assets.sources import SOURCES
+
+SILVER_KEYS = {dg.AssetKey(["silver", n]) for n in [*SILVER_TABLES, "customer_id_map", "customer_duplicates"]}
 
 
 def test_one_bronze_asset_per_source_with_daily_single_run_partitions() -> None:
@@ -26,6 +29,24 @@ def test_one_bronze_asset_per_source_with_daily_single_run_partitions() -> None:
         assert {c.name for c in node.check_keys} == {"files_readable", "partition_has_data"}
 
 
+def test_silver_assets_depend_on_their_sources_and_carry_blocking_checks() -> None:
+    graph = defs.get_repository_def().asset_graph
+    assert {k for k in graph.get_all_asset_keys() if k.path[0] == "silver"} == SILVER_KEYS
+    parents = {k.path[1]: {p.to_user_string() for p in graph.get(k).parent_keys} for k in SILVER_KEYS}
+    assert parents["orders"] == {"bronze/orders", "silver/customer_id_map", "silver/products"}
+    assert parents["customers"] == {"bronze/customers", "bronze/accounts"}
+    for name in SILVER_TABLES:
+        node = graph.get(dg.AssetKey(["silver", name]))
+        assert node.group_name == "silver"
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        specs = {c.name: c for c in defs.get_assets_def(node.key).check_specs}
+        assert {n: c.blocking for n, c in specs.items()} == {
+            "critical_rules": True,
+            "quality_rules": False,
+            "reconciliation": True,
+        }
+
+
 def test_importing_the_code_location_does_no_data_io(tmp_path) -> None:
     """Import in a clean process pointed at paths that do not exist: nothing is created or read."""
     env = {
@@ -34,8 +55,9 @@ def test_importing_the_code_location_does_no_data_io(tmp_path) -> None:
     }
     code = (
         "import sys, shopflow_assets.definitions as d; "
-        "print(len(list(d.defs.assets)), any(m.split('.')[0] in ('dbt', 'pandera') for m in sys.modules))"
+        "print(len(d.defs.resolve_all_asset_keys()), "
+        "any(m.split('.')[0] in ('dbt', 'pandera', 'polars') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == [str(len(SOURCES)), "False"]  # and no dbt / pandera import on load
+    assert out.stdout.split() == [str(len(SOURCES) + len(SILVER_KEYS)), "False"]  # no dbt/pandera on load
     assert list(tmp_path.iterdir()) == []

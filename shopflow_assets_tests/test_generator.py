@@ -24,6 +24,7 @@ import pytest
 
 from shopflow_assets.generator import generate
 from shopflow_assets.generator.cli import add_generate_parser
+from shopflow_assets.generator.reference import all_text
 from shopflow_assets.sources import SOURCES
 
 START = date(2024, 1, 1)
@@ -45,6 +46,7 @@ EXPECTED_KINDS = {
         "impossible_date",
         "null_key",
         "unknown_status",
+        "wrong_sign",
     },
     "products": {"unparseable_number", "impossible_date", "null_key", "retail_below_cost"},
     "customers": {"impossible_date", "null_key", "invalid_email"},
@@ -175,6 +177,12 @@ def csv_problems(row: list[str], source: str, seen_keys: set[str]) -> dict[str, 
             problems["impossible_date"] = "update_timestamp"
         if r["update_type"] not in UPDATE_SIGNS:
             problems["unknown_status"] = "update_type"
+        elif "unparseable_number" not in problems:
+            change, sign = int(r["quantity_change"]), UPDATE_SIGNS[r["update_type"]]
+            if change == 0:
+                problems["zero_quantity_change"] = "quantity_change"
+            elif sign != 0 and (change > 0) != (sign > 0):
+                problems["wrong_sign"] = "quantity_change"
     return problems
 
 
@@ -414,10 +422,8 @@ def test_inventory_sales_are_the_shipped_orders(landing: tuple[Path, dict[str, A
             r = as_dict(row, "inventory")
             assert r["update_timestamp"][:10] == orders_entry["partition"]
             assert r["update_id"].startswith(f"INV-{orders_entry['partition'].replace('-', '')}-")
-            sign, change = UPDATE_SIGNS[r["update_type"]], int(r["quantity_change"])
-            assert change != 0 and (sign == 0 or (change > 0) == (sign > 0)), r
-            if r["update_type"] == "sale":
-                sales[(r["store_id"], r["product_id"], change, r["update_timestamp"])] += 1
+            if r["update_type"] == "sale":  # signs of clean records: see csv_problems
+                sales[(r["store_id"], r["product_id"], int(r["quantity_change"]), r["update_timestamp"])] += 1
             else:
                 extra += 1
         assert shipped.total() > 0
@@ -463,6 +469,67 @@ def test_identity_pairs_match_as_documented(landing: tuple[Path, dict[str, Any]]
             assert digits(a["contact_phone"]) not in crm_phones
 
 
+def _digits(phone: str | None) -> str | None:
+    return (re.sub(r"\D", "", phone) or None) if phone else None
+
+
+def _people_components(out: Path, manifest: dict[str, Any]) -> list[list[str]]:
+    """Every CRM and account record of the run (all files, all days, defective ones too), linked when
+    the lowercased e-mail, the phone digits or the lowercased "first last" are equal (nulls never
+    match), transitively, as the silver matcher does; returns the ids of each group, sorted."""
+    people: list[tuple[str | None, str | None, str | None, str | None, str | None]] = []
+    for entry in entries(manifest, "customers"):
+        for r in read_records(out, entry):
+            people.append((r["customer_id"], r["email"], r["phone"], r["first_name"], r["last_name"]))
+    for entry in entries(manifest, "accounts"):
+        for r in read_records(out, entry):
+            people.append((r["id"], r["contact_email"], r["contact_phone"], r["name_first"], r["name_last"]))
+    parent = list(range(len(people)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[tuple[str, str], int] = {}
+    for i, (_, email, phone, first, last) in enumerate(people):
+        keys = [
+            ("email", email.lower()) if email else None,
+            ("phone", _digits(phone)) if _digits(phone) else None,
+        ]
+        if first is not None and last is not None:
+            keys.append(("name", f"{first.strip()} {last.strip()}".lower()))
+        for key in filter(None, keys):
+            parent[root(i)] = root(first_with.setdefault(key, i))
+    groups: dict[int, set[str]] = defaultdict(set)
+    for i, person in enumerate(people):
+        groups[root(i)] |= {person[0]} if person[0] else set()
+    return sorted(sorted(ids) for ids in groups.values() if ids)
+
+
+def _expected_components(out: Path, manifest: dict[str, Any]) -> list[list[str]]:
+    """The manifest's identity pairs, and every other delivered id on its own."""
+    pairs = [sorted([i["crm_id"], i["account_id"]]) for i in manifest["identities"]]
+    ids = {r["customer_id"] for e in entries(manifest, "customers") for r in read_records(out, e)}
+    ids |= {r["id"] for e in entries(manifest, "accounts") for r in read_records(out, e)}
+    linked = {x for pair in pairs for x in pair}
+    return sorted(pairs + [[x] for x in ids - linked - {None}])
+
+
+def test_only_identity_pairs_share_an_email_a_phone_or_a_name(landing: tuple[Path, dict[str, Any]]) -> None:
+    out, manifest = landing
+    assert _people_components(out, manifest) == _expected_components(out, manifest)
+
+
+def test_people_stay_apart_over_many_days(tmp_path: Path) -> None:
+    """New people every day, changed e-mails and phones, more defects: still only the pairs match."""
+    manifest = generate(tmp_path, START, days=30, orders_per_day=20, seed=5, defect_rate=0.1)
+    assert manifest["identities"]
+    assert any(d["kind"] == "invalid_email" for d in manifest["defects"])
+    assert _people_components(tmp_path, manifest) == _expected_components(tmp_path, manifest)
+
+
 def test_csv_dialects_and_encodings_vary(landing: tuple[Path, dict[str, Any]]) -> None:
     out, manifest = landing
     csv_files = [f for f in manifest["files"] if SOURCES[f["source"]].format == "csv"]
@@ -494,6 +561,12 @@ def test_csv_dialects_and_encodings_vary(landing: tuple[Path, dict[str, Any]]) -
     assert non_ascii_latin1 > 0
     quoted = [f for f in csv_files if f["delimiter"] == "," and b'"' in (out / f["path"]).read_bytes()]
     assert quoted, "a value containing the delimiter should have been quoted"
+
+
+def test_vocabularies_survive_latin1_and_case_changes() -> None:
+    for text in all_text():
+        for variant in (text, text.upper(), text.lower()):
+            assert len(variant) == len(text) and variant.encode("latin-1"), text
 
 
 def test_text_is_latin1_representable_and_accented(landing: tuple[Path, dict[str, Any]]) -> None:
@@ -562,9 +635,27 @@ def _entry(manifest: dict[str, Any], path: str) -> dict[str, Any]:
     return next(f for f in manifest["files"] if f["path"] == path)
 
 
-def test_cli_defaults_and_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopflow")
     add_generate_parser(parser.add_subparsers(dest="command"))
+    return parser
+
+
+def test_cli_out_defaults_to_the_landing_dir_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOPFLOW_LANDING_DIR", str(tmp_path / "landing"))
+    assert _parser().parse_args(["generate"]).out == tmp_path / "landing"
+    assert _parser().parse_args(["generate", "--out", "x"]).out == Path("x")
+    monkeypatch.setenv("SHOPFLOW_LANDING_DIR", "")
+    assert _parser().parse_args(["generate"]).out == Path("data/landing")
+
+
+def test_cli_defaults_and_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOPFLOW_LANDING_DIR", raising=False)
+    parser = _parser()
     defaults = parser.parse_args(["generate"])
     assert (defaults.start, defaults.days, defaults.orders_per_day, defaults.seed) == (START, 14, 2000, 42)
     assert (defaults.out, defaults.defect_rate, defaults.late_files) == (Path("data/landing"), 0.02, False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -32,7 +33,10 @@ def add_generate_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "--seed", type=int, default=42, help="random seed; same seed, same bytes (default 42)"
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("data/landing"), help="landing folder (default data/landing)"
+        "--out",
+        type=Path,
+        default=default_out(),
+        help="landing folder (default $SHOPFLOW_LANDING_DIR if set, else data/landing)",
     )
     parser.add_argument(
         "--defect-rate", type=float, default=0.02, help="share of defective records per file (default 0.02)"
@@ -42,6 +46,12 @@ def add_generate_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     )
     parser.set_defaults(func=run_generate)
     return parser
+
+
+def default_out() -> Path:
+    """Where files go without ``--out``: the platform's landing folder, $SHOPFLOW_LANDING_DIR when it
+    is set (and not empty), else ``data/landing`` relative to the working directory."""
+    return Path(os.environ.get("SHOPFLOW_LANDING_DIR") or "data/landing").expanduser()
 
 
 def _stale_files(out: Path, manifest: dict) -> list[str]:

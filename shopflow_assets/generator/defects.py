@@ -6,6 +6,9 @@ quarantine can always name the record. Variants of a kind (which column, which b
 file order, so even a small file shows several of them. The first unparseable number of a file is
 always non-ASCII (``£12,50``, ``1½``), so a reader that guesses the encoding wrong trips over it, and
 a money value with a decimal comma needs CSV quoting in comma-separated files.
+
+A defect never links people: an invalid e-mail can be traced back to exactly one valid address (and
+matches no valid one), so two different people's addresses never become equal.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from shopflow_assets.generator import reference as ref
 from shopflow_assets.generator.formatting import round_cents
 from shopflow_assets.generator.frame import Frame
 from shopflow_assets.sources import SOURCES
@@ -35,18 +39,29 @@ LAYERS: dict[str, Layer] = {
     "duplicate_order_id": "silver",
     "retail_below_cost": "silver",
     "invalid_email": "silver",
+    "wrong_sign": "silver",
 }
 
 # A file gets at least one defect of every kind once it has this many records per kind.
 ENOUGH_RECORDS_PER_KIND = 10
 
 
+def _signed_movement(frame: Frame, row: int) -> bool:
+    """A movement whose type fixes the sign of its quantity (every type but an adjustment)."""
+    return ref.UPDATE_SIGNS.get(frame.value(row, "update_type"), 0) != 0
+
+
 @dataclass(frozen=True)
 class Target:
-    """A defect kind a source can carry, and the columns it may hit (cycled in file order)."""
+    """A defect kind a source can carry, the columns it may hit (cycled in file order), and which
+    records it applies to (all, unless ``applies`` says otherwise)."""
 
     kind: str
     columns: tuple[str, ...] = ()
+    applies: Callable[[Frame, int], bool] | None = None
+
+    def fits(self, frame: Frame, row: int) -> bool:
+        return self.applies is None or self.applies(frame, row)
 
 
 TARGETS: dict[str, tuple[Target, ...]] = {
@@ -66,6 +81,7 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target("impossible_date", ("update_timestamp",)),
         Target("null_key", ("update_id", "product_id", "store_id")),
         Target("unknown_status", ("update_type",)),
+        Target("wrong_sign", ("quantity_change",), applies=_signed_movement),
     ),
     "products": (
         Target("unparseable_number", ("cost_price",)),
@@ -183,15 +199,25 @@ def _retail_below_cost(ctx: _Context, row: int, column: str, ordinal: int) -> No
 
 
 def _invalid_email(ctx: _Context, row: int, column: str, ordinal: int) -> None:
+    """Each variant can be undone (local parts hold no ``@``, space or ``(``; domains no ``,``) and
+    the variants exclude each other, so different addresses never become the same invalid one."""
     email = str(ctx.frame.value(row, column))
     local, domain = email.split("@", 1)
     variants = [
         f"{local}@@{domain}",
-        f"{local}.{domain}",
-        f"{local}@{domain.rsplit('.', 1)[0]}",
+        f"{local}(at){domain}",
+        f"{local}@{domain.replace('.', ',')}",
         f"{local} x@{domain}",
     ]
     ctx.frame.set(row, column, variants[ordinal % len(variants)])
+
+
+def _wrong_sign(ctx: _Context, row: int, column: str, ordinal: int) -> None:
+    """The quantity's sign contradicts the movement type (a restock that removes stock, a sale that
+    adds it); the size stays, so it is never zero."""
+    sign = ref.UPDATE_SIGNS[ctx.frame.value(row, "update_type")]
+    quantity = abs(int(ctx.frame.value(row, column)))
+    ctx.frame.set(row, column, str(-sign * quantity))
 
 
 def _wrong_column_count(ctx: _Context, row: int, column: str | None, ordinal: int) -> None:
@@ -216,6 +242,7 @@ _MUTATORS: dict[str, Callable[[_Context, int, Any, int], None]] = {
     "duplicate_order_id": _duplicate_order_id,
     "retail_below_cost": _retail_below_cost,
     "invalid_email": _invalid_email,
+    "wrong_sign": _wrong_sign,
 }
 
 
@@ -252,17 +279,32 @@ def inject(
         kinds = np.concatenate([np.arange(len(targets)), rng.integers(0, len(targets), count - len(targets))])
     else:
         kinds = rng.choice(len(targets), size=count, replace=False)
-    kinds = rng.permutation(kinds)
+    kinds = _fit(frame, targets, rows.tolist(), rng.permutation(kinds).tolist())
     ctx = _Context(frame, rng, {int(r) for r in rows})
     ordinals = [0] * len(targets)
     defects = []
-    for row, k in zip(rows.tolist(), kinds.tolist(), strict=True):
+    for row, k in zip(rows.tolist(), kinds, strict=True):
         target, ordinal = targets[k], ordinals[k]
         ordinals[k] += 1
         column = target.columns[ordinal % len(target.columns)] if target.columns else None
         _MUTATORS[target.kind](ctx, row, column, ordinal)
         defects.append(Defect(row + 1, frame.key(row), target.kind, column))
     return defects
+
+
+def _fit(frame: Frame, targets: tuple[Target, ...], rows: list[int], kinds: list[int]) -> list[int]:
+    """Move each kind that does not apply to its record (a wrong sign on an adjustment) to one where
+    it does, by swapping with another record's kind; without a partner, use a kind that applies."""
+    for i, row in enumerate(rows):
+        if targets[kinds[i]].fits(frame, row):
+            continue
+        for j, other in enumerate(rows):
+            if targets[kinds[i]].fits(frame, other) and targets[kinds[j]].fits(frame, row):
+                kinds[i], kinds[j] = kinds[j], kinds[i]
+                break
+        else:
+            kinds[i] = next(k for k, target in enumerate(targets) if target.fits(frame, row))
+    return kinds
 
 
 def check_targets() -> None:

@@ -24,6 +24,8 @@ CONVENTIONS: dict[str, str] = {
     "email_match": "equal after lower-casing",
     "phone_match": "equal after removing every non-digit character",
     "name_match": "first and last name equal after lower-casing; name pairs also share country and city",
+    "people": "records of different people never share an e-mail, phone digits or full name, so linking "
+    "records on any of them, transitively, gives exactly the identities",
     "total": "round(quantity * unit_price * (1 - discount_percent / 100), 2), half up",
     "record_number": "1-based data record: CSV line after the header, JSON array element, Parquet row",
     "late_files": "arrives_on is the business day on which a late or corrected file would land",

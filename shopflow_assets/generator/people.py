@@ -6,15 +6,18 @@ matcher can rely on (also written into the manifest):
 * e-mail: equal after lower-casing (``John.Smith@Mail.com`` vs ``john.smith@mail.com``);
 * phone: equal after removing every non-digit (``020-7946-0958`` vs ``(020) 7946 0958``);
 * name: first and last name equal after lower-casing (``JOSÉ GARCÍA`` vs ``José García``); name
-  pairs also share country and city, since names alone collide.
+  pairs also share country and city.
 
 ``match`` says which of the three link a pair: ``email+phone+name``, ``email``, ``phone`` or
 ``name``. Attributes that are not part of the match differ (another address, another number, the
-first name shortened to an initial). Unrelated people never share an e-mail or a phone number.
+first name shortened to an initial, or, if that short form is taken, another last name). Unrelated
+people never share an e-mail, a phone number or a full name, over all days: a matcher that links
+records on any of the three, transitively, finds exactly the identity pairs.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -38,6 +41,10 @@ from shopflow_assets.sources import SOURCES
 PHONE_STYLES: tuple[str, ...] = ("{a}-{b}-{c}", "({a}) {b} {c}", "{a} {b} {c}", "{a}.{b}.{c}", "{a}{b}{c}")
 MATCHES: tuple[str, ...] = ("email+phone+name", "email", "phone", "name")
 MATCH_WEIGHTS: tuple[float, ...] = (0.4, 0.2, 0.2, 0.2)
+# Share of people with a double surname (``García Pérez``, ``Smith-Jones``); a name already in use
+# is redrawn a few times and then also gets one, which makes room for any number of people.
+DOUBLE_SURNAME_SHARE = 0.08
+PLAIN_NAME_TRIES = 3
 
 
 def format_phone(digits: str, style: int) -> str:
@@ -68,12 +75,40 @@ def _email_case(email: str, rng: np.random.Generator) -> str:
     return recased if recased != email else email.lower()
 
 
+def name_key(first: str, last: str) -> str:
+    """What makes two full names the same person's, stricter than any matcher: case, accents,
+    punctuation and spacing are ignored (``José  García`` = ``JOSE GARCIA`` = ``Jose-Garcia``)."""
+    return " ".join(re.findall(r"[a-z0-9]+", ref.ascii_fold(f"{first} {last}").lower()))
+
+
 @dataclass
 class Contacts:
-    """E-mail addresses and phone numbers in use, so that unrelated people never share one."""
+    """E-mail addresses, phone numbers and full names in use, so that unrelated people never share one."""
 
     emails: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+
+    def claim_name(self, first: str, last: str) -> bool:
+        """Reserve a full name; False if someone already has it."""
+        key = name_key(first, last)
+        if key in self.names:
+            return False
+        self.names.add(key)
+        return True
+
+    def name(self, rng: np.random.Generator, first: str | None = None) -> tuple[str, str]:
+        """A full name nobody has yet (with the given first name, if any)."""
+        tries = 0
+        while True:
+            given = first or _pick(rng, ref.FIRST_NAMES)
+            last = _pick(rng, ref.LAST_NAMES)
+            if tries >= PLAIN_NAME_TRIES or rng.random() < DOUBLE_SURNAME_SHARE:
+                second = _pick(rng, ref.LAST_NAMES)
+                last = f"{last}{' ' if rng.random() < 0.5 else '-'}{second}" if second != last else last
+            tries += 1
+            if self.claim_name(given, last):
+                return given, last
 
     def email(self, rng: np.random.Generator, first: str, last: str, initial: bool = False) -> str:
         first_part = ref.ascii_fold(first)[:1] if initial else ref.ascii_fold(first) + "."
@@ -163,7 +198,7 @@ class Crm(_People):
 
     def _create(self, rng: np.random.Generator, day: date, initial: bool) -> int:
         number = len(self.records) + 1
-        first, last = _pick(rng, ref.FIRST_NAMES), _pick(rng, ref.LAST_NAMES)
+        first, last = self.contacts.name(rng)
         email = self.contacts.email(rng, first, last)
         digits = self.contacts.phone(rng) if rng.random() < 0.97 else None
         registered = _past_day(rng, day, 5 * 365) if initial else day
@@ -240,7 +275,7 @@ class WebShop(_People):
         return format_phone(self.contacts.phone(rng), int(rng.integers(len(PHONE_STYLES))))
 
     def _own_person(self, rng: np.random.Generator) -> dict[str, str | None]:
-        first, last = _pick(rng, ref.FIRST_NAMES), _pick(rng, ref.LAST_NAMES)
+        first, last = self.contacts.name(rng)
         email = self.contacts.email(rng, first, last)
         country, city = _place(rng)
         return {
@@ -258,8 +293,10 @@ class WebShop(_People):
         first, last = crm["first_name"][crm_index], crm["last_name"][crm_index]
         if "name" in match:
             names = (_other_case(first, rng, mixed=False), _other_case(last, rng, mixed=False))
-        else:
+        elif self.contacts.claim_name(f"{first[0]}.", last):
             names = (f"{first[0]}.", last)
+        else:  # the short form is someone else's: the account carries another last name
+            names = self.contacts.name(rng, first=first)
         if "email" in match:
             email = _email_case(crm["email"][crm_index], rng)
         else:

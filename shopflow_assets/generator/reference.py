@@ -15,12 +15,22 @@ def _items(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.replace("\n", ",").split(",") if item.strip())
 
 
+# Full names must tell unrelated people apart (the silver matcher links records on them), so the
+# lists are wide and a name already in use is redrawn or given a double surname (``people.py``).
+# No two entries of a list may fold to the same ASCII spelling (``Martín`` and ``Martin``).
 FIRST_NAMES = _items("""
     José, Zoë, Renée, Björn, Søren, Chloé, Inês, João, Françoise, Jürgen, Anaïs, Noël, Raúl, Mónica,
     Ángel, Agnès, Léa, Håkon, Åsa, Maël, John, Mary, James, Emma, Olivia, Liam, Noah, Sophia, Lucas,
     Mia, Hannah, Lukas, Leon, Marie, Paul, Anna, Elena, Marco, Giulia, Pedro, Ana, Carlos, Lucía,
     Sofía, Pierre, Camille, Thomas, Sarah, David, Laura, Michael, Emily, Daniel, Grace, Oliver,
-    Charlotte, Henrik, Ingrid, Sean, Aoife
+    Charlotte, Henrik, Ingrid, Sean, Aoife, Adèle, Amélie, Andrés, Beatriz, Benoît, Cécile, Clément,
+    Élodie, Émile, Fátima, Frédéric, Gaël, Hélène, Iñaki, Jérôme, Joël, Kåre, Loïc, Nicolás, Óscar,
+    Pål, Rúben, Stéphane, Thérèse, Tomás, Valérie, Øystein, Ciarán, Siobhán, Róisín, Dónal, Björk,
+    Alice, Alexander, Amelia, Andrew, Benjamin, Chiara, Clara, Diego, Elias, Ella, Felix, Finn,
+    Francesca, Freya, Gabriel, George, Hugo, Isabel, Isla, Jack, Jacob, Jonas, Julia, Katharina, Leo,
+    Lily, Louis, Luca, Maja, Matteo, Max, Nina, Nora, Rafael, Rosa, Ruby, Samuel, Sara, Simon,
+    Theo, Victor, William, Yasmin, Zara, Ahmed, Amir, Leila, Omar, Nadia, Aisha, Priya, Ravi, Kenji,
+    Mei, Ivan, Olga, Tomasz, Katarzyna, Piotr, Agnieszka, Erik, Astrid, Sigrid, Magnus, Niamh, Eoin
 """)
 LAST_NAMES = _items("""
     Müller, García, Gonçalves, Ødegaard, Núñez, Lefèvre, Jönsson, Dubois, Schäfer, Fernández, Pérez,
@@ -28,8 +38,20 @@ LAST_NAMES = _items("""
     Duchêne, Mäkinen, Würth, Ibáñez, Conceição, Smith, Jones, Taylor, Brown, Williams, Wilson,
     Johnson, Davies, Robinson, Wright, Thompson, Evans, Walker, White, Roberts, Green, Hall, Wood,
     Jackson, Schmidt, Schneider, Fischer, Weber, Meyer, Wagner, Becker, Rossi, Russo, Ferrari,
-    Esposito, Bianchi, Silva, Santos, Oliveira, Martin, Bernard, O'Brien, Murphy, Kelly, Jensen,
-    Nielsen, Hansen, Larsen, Andersson, Johansson
+    Esposito, Bianchi, Silva, Santos, Oliveira, Bernard, O'Brien, Murphy, Kelly, Jensen,
+    Nielsen, Hansen, Larsen, Andersson, Johansson, Álvarez, Gutiérrez, Jiménez, Márquez, Ramírez,
+    Domínguez, Vázquez, Suárez, Muñoz, Peña, Castaño, Brandão, Guimarães, Magalhães, Simões, Falcão,
+    Araújo, Assunção, Bélanger, Bérubé, Lévesque, Thériault, Hébert, Pâquet, Doré, Böhm, Köhler,
+    Krüger, Jäger, Schröder, Günther, Håkansson, Ström, Lindström, Öberg, Sjöberg, Nyström,
+    Søndergaard, Kjær, Mølgaard, Häkkinen, Mäkelä, Horváth, Szabó, Tóth, Kovács, Novák, Belloni,
+    Mercier, Rousseau, Girard, Bonnet, Gauthier, Fontaine, Lambert, Moreau, Laurent, Simon, Conti,
+    Ricci, Marino, Greco, Bruno, Gallo, Costa, Fontana, Mancini, Lombardi, Moretti, Barbieri, Romano,
+    Colombo, de Vries, van Dijk, Bakker, Visser, Smit, Meijer, de Boer, Mulder, Peeters, Clarke,
+    Hughes, Edwards, Lewis, Harris, Cooper, King, Baker, Turner, Hill, Ward, Morris, Moore, Clark,
+    Young, Allen, Scott, Mitchell, Campbell, Stewart, Anderson, MacDonald, Reid, Murray, Byrne, Ryan,
+    O'Connor, O'Neill, Doyle, Walsh, McCarthy, Miller, Davis, Kowalski, Nowak, Lewandowski, Nagy,
+    Papadopoulos, Demir, Kaya, Nakamura, Tanaka, Sato, Kim, Park, Nguyen, Tran, Singh, Patel, Khan,
+    Hassan, Haddad, Cohen, Levi, Petrov, Popescu, Ionescu, Lindqvist, Virtanen, Koskinen, Eriksen
 """)
 
 # country (ISO alpha-2) -> cities
@@ -129,6 +151,9 @@ STORE_IDS: tuple[str, ...] = tuple(f"ST{i:03d}" for i in range(1, 21))
 WAREHOUSE = "WH01"
 
 UPDATE_TYPES = _items("sale, restock, return, adjustment, damage")
+# sign of quantity_change per update type: sales and damages remove stock, restocks and returns add
+# it, adjustments go either way (0)
+UPDATE_SIGNS: dict[str, int] = {"sale": -1, "restock": 1, "return": 1, "adjustment": 0, "damage": -1}
 # share of each non-sale movement type among the extra movements (restock, return, adjustment, damage)
 EXTRA_UPDATE_WEIGHTS: tuple[float, ...] = (0.40, 0.25, 0.20, 0.15)
 

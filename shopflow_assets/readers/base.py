@@ -4,31 +4,37 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 _CHUNK = 1 << 22
 
 
 @dataclass(frozen=True)
 class Staged:
-    """The temp relations a reader leaves for the loader, named per file so that several files
-    can be staged before the loader's one transaction."""
+    """Names for the temp relations a reader creates for one file, unique per file so that several
+    files can be prepared before the loader's one transaction."""
 
     prefix: str
 
-    @property
-    def rows(self) -> str:
-        """The spec's columns + _record_number, good records only."""
-        return f"{self.prefix}_rows"
-
-    @property
-    def rejects(self) -> str:
-        """record_number, record_key, rule, reason, raw_record."""
-        return f"{self.prefix}_rejects"
-
     def temp(self, name: str) -> str:
         return f"{self.prefix}_{name}"
+
+
+# Called inside the loader's transaction after the rows are inserted: (con, table, file filter SQL).
+Renumber = Callable[[duckdb.DuckDBPyConnection, str, str], None]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a reader hands the loader, to run inside the loader's one transaction."""
+
+    rows_sql: str  # SELECT <the spec's columns>, _record_number
+    rejects_sql: str  # SELECT record_number, record_key, rule, reason, raw_record; valid after rows_sql ran
+    renumber: Renumber | None = None  # sets _record_number once the rows and rejects are in (CSV)
 
 
 class FileRejected(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from shopflow_assets.landing import LandingFile
-from shopflow_assets.readers.base import FileProbe, FileRejected, Staged, ident, sql_str
+from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged, ident, sql_str
 from shopflow_assets.sources import SourceSpec
 
 DELIMITERS = (",", ";", "|", "\t")
@@ -55,9 +55,17 @@ def header_columns(header: str, delimiter: str, spec: SourceSpec) -> list[str]:
     return found
 
 
-def stage(
+# read_csv streams into the bronze table in file order (DuckDB preserves insertion order), so the
+# rows one INSERT appends get consecutive rowids: the k-th accepted row has rowid first + k - 1.
+# Rejected lines are skipped, so that row is record k + #(rejected records before it). Both are set
+# by one UPDATE joined to per-bucket step counts (a bucket is RENUMBER_BUCKET consecutive rows).
+# Numbering by rowid instead of row_number() OVER () saves a streaming window on the hot path.
+RENUMBER_BUCKET = 4096
+
+
+def prepare(
     con: duckdb.DuckDBPyConnection, file: LandingFile, spec: SourceSpec, probe: FileProbe, out: Staged
-) -> None:
+) -> Prepared:
     if probe.size == 0:
         raise FileRejected("file is empty (0 bytes)")
     header = header_line(probe)
@@ -68,40 +76,57 @@ def stage(
     types = {c.name: c.type for c in spec.columns}
     columns = "{" + ", ".join(f"{sql_str(n)}: {sql_str(types[n])}" for n in order) + "}"
     encoding = "utf-8" if probe.utf8 else "latin-1"
-    key_index = order.index(spec.key) + 1
-    con.execute(
-        f"DROP TABLE IF EXISTS {out.temp('csv_errors')}; DROP TABLE IF EXISTS {out.temp('csv_scans')}"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {out.temp("csv_raw")} AS
-        SELECT * FROM read_csv({sql_str(str(file.path))}, header = true, auto_detect = false,
+    errors, scans = out.temp("csv_errors"), out.temp("csv_scans")
+    con.execute(f"DROP TABLE IF EXISTS {errors}; DROP TABLE IF EXISTS {scans}")
+    names = ", ".join(ident(c) for c in spec.column_names)
+    rows_sql = f"""
+        SELECT {names}, NULL::BIGINT AS _record_number
+        FROM read_csv({sql_str(str(file.path))}, header = true, auto_detect = false,
             delim = {sql_str(delimiter)}, quote = '"', escape = '"', encoding = {sql_str(encoding)},
             columns = {columns}, timestampformat = {sql_str(TIMESTAMP_FORMAT)},
-            store_rejects = true, rejects_table = {sql_str(out.temp("csv_errors"))}, rejects_scan = {sql_str(out.temp("csv_scans"))})"""
-    )
+            store_rejects = true, rejects_table = {sql_str(errors)}, rejects_scan = {sql_str(scans)})"""
     rule_case = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in _RULES.items())
     # One quarantine row per rejected line, however many errors DuckDB found in it.
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {out.rejects} AS
+    rejects_sql = f"""
         SELECT line - 1 AS record_number,
-               NULLIF(trim(split_part(any_value(csv_line), {sql_str(delimiter)}, {key_index}), ' "'), '')
-                   AS record_key,
-               string_agg(DISTINCT CASE error_type {rule_case} ELSE lower(error_type) END, ',') AS rule,
+               NULLIF(trim(split_part(any_value(csv_line), {sql_str(delimiter)}, {order.index(spec.key) + 1}),
+                           ' "'), '') AS record_key,
+               -- a line with the wrong number of fields has that as its reason, not the casts it breaks
+               CASE WHEN bool_or(error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS')) THEN 'wrong_column_count'
+                    ELSE string_agg(DISTINCT CASE error_type {rule_case} ELSE lower(error_type) END, ','
+                                    ORDER BY CASE error_type {rule_case} ELSE lower(error_type) END) END AS rule,
                string_agg(error_message, '; ' ORDER BY column_idx) AS reason,
                any_value(csv_line) AS raw_record
-        FROM {out.temp("csv_errors")} GROUP BY line"""
-    )
-    # read_csv skips rejected lines, so the k-th accepted row is record k plus the number of
-    # rejected records before it: an ASOF join on "accepted rows before each rejected record".
-    select = ", ".join(f"r.{ident(c)}" for c in spec.column_names)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW {out.rows} AS
-        WITH gaps AS (
-            SELECT record_number - row_number() OVER (ORDER BY record_number) AS accepted_before,
-                   row_number() OVER (ORDER BY record_number) AS skipped
-            FROM {out.rejects}),
-        steps AS (SELECT accepted_before, max(skipped) AS skipped FROM gaps GROUP BY accepted_before),
-        raw AS (SELECT *, rowid + 1 AS k FROM {out.temp("csv_raw")})
-        SELECT {select}, r.k + coalesce(s.skipped, 0) AS _record_number
-        FROM raw r ASOF LEFT JOIN steps s ON r.k > s.accepted_before"""
-    )
+        FROM (
+            -- a short line yields one error per missing field: the first states the actual count
+            SELECT * FROM {errors}
+            QUALIFY error_type <> 'MISSING COLUMNS' OR column_idx = min(column_idx)
+                FILTER (WHERE error_type = 'MISSING COLUMNS') OVER (PARTITION BY line))
+        GROUP BY line"""
+
+    def renumber(con: duckdb.DuckDBPyConnection, table: str, file_filter: str) -> None:
+        first, last, count = con.execute(
+            f"SELECT min(rowid), max(rowid), count(*) FROM {table} WHERE {file_filter}"
+        ).fetchone()
+        if not count:
+            return
+        if last - first + 1 != count:  # the append was not one contiguous run: numbering would be wrong
+            raise RuntimeError(f"rows of {file.path.name} were not appended contiguously; cannot number them")
+        b = RENUMBER_BUCKET
+        con.execute(
+            f"""UPDATE {table} t
+            SET _record_number = (t.rowid - {first} + 1) + s.base
+                + coalesce(len(list_filter(s.inside, lambda x: x < t.rowid - {first} + 1)), 0)
+            FROM (
+                WITH o AS (SELECT (line - 1) - row_number() OVER (ORDER BY line) AS accepted_before
+                           FROM (SELECT DISTINCT line FROM {errors})),
+                buckets AS (SELECT unnest(range(0, {count} // {b} + 1)) AS bucket)
+                SELECT bucket,
+                       (SELECT count(*) FROM o WHERE accepted_before < bucket * {b}) AS base,
+                       (SELECT list(accepted_before) FROM o WHERE accepted_before >= bucket * {b}
+                          AND accepted_before < (bucket + 1) * {b}) AS inside
+                FROM buckets) s
+            WHERE (t.rowid - {first} + 1) // {b} = s.bucket AND {file_filter}"""
+        )
+
+    return Prepared(rows_sql=rows_sql, rejects_sql=rejects_sql, renumber=renumber)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import duckdb
 
 from shopflow_assets.landing import LandingFile
-from shopflow_assets.readers.base import FileProbe, FileRejected, Staged, ident, sql_str
+from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged, ident, sql_str
 from shopflow_assets.readers.typing import typed_select
 from shopflow_assets.sources import SourceSpec
 
 
-def stage(
+def prepare(
     con: duckdb.DuckDBPyConnection, file: LandingFile, spec: SourceSpec, probe: FileProbe, out: Staged
-) -> None:
+) -> Prepared:
     if probe.size == 0:
         raise FileRejected("file is empty (0 bytes)")
     if not probe.utf8:
@@ -53,15 +53,11 @@ def stage(
         FROM recs"""
     )
     names = ", ".join(ident(c.name) for c in spec.all_columns)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {out.rows} AS "
-        f"SELECT {names}, _record_number FROM {out.temp('json_typed')} WHERE len(_errors) = 0"
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP VIEW {out.rejects} AS
-        SELECT _record_number AS record_number, _key AS record_key,
-               CASE WHEN _errors = ['record is not a JSON object'] THEN 'not_an_object' ELSE 'type_cast' END
-                   AS rule,
-               array_to_string(_errors, '; ') AS reason, _raw AS raw_record
-        FROM {out.temp("json_typed")} WHERE len(_errors) > 0"""
+    typed = out.temp("json_typed")
+    return Prepared(
+        rows_sql=f"SELECT {names}, _record_number FROM {typed} WHERE len(_errors) = 0",
+        rejects_sql=f"""
+            SELECT _record_number AS record_number, _key AS record_key, CASE WHEN _errors = ['record is not a JSON object'] THEN 'not_an_object' ELSE 'type_cast' END AS rule,
+                   array_to_string(_errors, '; ') AS reason, _raw AS raw_record
+            FROM {typed} WHERE len(_errors) > 0""",
     )

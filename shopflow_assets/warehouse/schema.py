@@ -7,17 +7,19 @@ import duckdb
 from shopflow_assets.readers.base import ident
 from shopflow_assets.sources import SOURCES, SourceSpec
 
+# Only the loader writes these, always all of them; constraints would cost on the hot path.
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_partition_date", "DATE NOT NULL"),
-    ("_source_file", "VARCHAR NOT NULL"),
-    ("_file_sha256", "VARCHAR NOT NULL"),
-    ("_record_number", "BIGINT NOT NULL"),
-    ("_ingested_at", "TIMESTAMP NOT NULL"),
-    ("_run_id", "VARCHAR NOT NULL"),
+    ("_source_file", "VARCHAR"),
+    ("_file_sha256", "VARCHAR"),
+    ("_record_number", "BIGINT"),
+    ("_ingested_at", "TIMESTAMP"),
+    ("_run_id", "VARCHAR"),
 )
 
 SHARED_DDL = """
 CREATE SCHEMA IF NOT EXISTS bronze;
+CREATE SCHEMA IF NOT EXISTS silver;
 CREATE SCHEMA IF NOT EXISTS quarantine;
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE TABLE IF NOT EXISTS quarantine.rejected_records (
@@ -32,6 +34,21 @@ CREATE TABLE IF NOT EXISTS meta.ingestion_log (
     run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, partition_date DATE NOT NULL,
     path VARCHAR NOT NULL, sha256 VARCHAR, bytes BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
     status VARCHAR NOT NULL, reason VARCHAR, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.removed_duplicates (
+    source VARCHAR NOT NULL, partition_date DATE NOT NULL, record_key VARCHAR NOT NULL,
+    source_file VARCHAR NOT NULL, record_number BIGINT NOT NULL,
+    kept_file VARCHAR NOT NULL, kept_record_number BIGINT NOT NULL, run_id VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.quality_results (
+    run_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, partition_date DATE NOT NULL,
+    rule_id VARCHAR NOT NULL, rule_name VARCHAR NOT NULL, severity VARCHAR NOT NULL,
+    action VARCHAR NOT NULL, rows_checked BIGINT NOT NULL, failed BIGINT NOT NULL,
+    passed BIGINT NOT NULL, failure_rate DOUBLE NOT NULL, threshold DOUBLE NOT NULL,
+    breached BOOLEAN NOT NULL, evaluated_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.quality_scores (
+    run_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, partition_date DATE NOT NULL,
+    rows_checked BIGINT NOT NULL, rows_passing BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,
+    rows_flagged BIGINT NOT NULL, duplicates_removed BIGINT NOT NULL, quality_score DOUBLE,
+    min_quality_score DOUBLE NOT NULL, evaluated_at TIMESTAMP NOT NULL);
 """
 
 

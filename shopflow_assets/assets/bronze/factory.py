@@ -80,7 +80,7 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
             result = load_bronze(con, spec, landing.root, start, end, context.run_id)
             preview = con.execute(
                 f"SELECT * EXCLUDE (_file_sha256, _run_id) FROM {bronze_table(spec)} "
-                "WHERE _partition_date >= ? AND _partition_date < ? ORDER BY _source_file, _record_number LIMIT 5",
+                "WHERE _partition_date >= ? AND _partition_date < ? LIMIT 5",
                 [start, end],
             )
             preview_md = markdown_table([d[0] for d in preview.description], preview.fetchall())

@@ -1,8 +1,10 @@
 """Loading one source's files for a window of days into bronze, in one transaction.
 
-Every file is staged into temp relations first (reading may fail, and a failed statement would abort
-a DuckDB transaction); then the window's old rows and quarantine entries are swapped for the staged
-ones in one transaction, so a failure leaves the previous state and a re-run gives the same rows.
+Each file is prepared first (header, encoding and delimiter checks; JSON and Parquet are typed into
+temp tables), then the window's old rows and quarantine entries are swapped for the new ones in one
+transaction. CSV streams straight from read_csv into the bronze table inside that transaction, the
+way DuckDB's own CREATE TABLE AS does. If a file still fails there, the transaction rolls back and
+is retried without that file, which goes to quarantine.rejected_files, so a failure leaves the previous state and a re-run gives the same rows.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from pathlib import Path
 import duckdb
 
 from shopflow_assets.landing import LandingFile, files_in_window
-from shopflow_assets.readers import READERS, FileRejected, Staged, probe_file
-from shopflow_assets.readers.base import ident
+from shopflow_assets.readers import READERS, FileRejected, Prepared, Staged, probe_file
+from shopflow_assets.readers.base import ident, sql_str
 from shopflow_assets.sources import SourceSpec
 from shopflow_assets.warehouse.schema import bronze_columns, bronze_table, ensure_schema
 
@@ -34,6 +36,9 @@ class FileOutcome:
     reason: str | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     finished_at: datetime | None = None
+
+    def reject(self, reason: str) -> None:
+        self.status, self.reason = "rejected", reason
 
 
 @dataclass
@@ -61,23 +66,29 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _stage_file(
+def _prepare_file(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, file: LandingFile, rel: str, out: Staged
-) -> FileOutcome:
-    """Read one file into its temp relations; a file that cannot be read comes back rejected."""
+) -> tuple[FileOutcome, Prepared | None]:
+    """Check and stage one file; a file that cannot be read comes back rejected with the reason."""
     probe = probe_file(file.path)
     outcome = FileOutcome(path=rel, partition=file.partition, sha256=probe.sha256, bytes=probe.size)
     try:
-        READERS[spec.format](con, file, spec, probe, out)
+        return outcome, READERS[spec.format](con, file, spec, probe, out)
     except FileRejected as exc:
-        outcome.status, outcome.reason = "rejected", str(exc)
+        outcome.reject(str(exc))
     except duckdb.Error as exc:  # anything the reader did not foresee still names the file
-        outcome.status, outcome.reason = (
-            "rejected",
-            f"unreadable {spec.format} file: {str(exc).splitlines()[0]}",
-        )
-    outcome.finished_at = _now()
-    return outcome
+        outcome.reject(f"unreadable {spec.format} file: {_first_line(exc)}")
+    return outcome, None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0]
+
+
+class _FileInsertFailed(Exception):
+    def __init__(self, outcome: FileOutcome, cause: duckdb.Error) -> None:
+        super().__init__(f"{outcome.path}: {_first_line(cause)}")
+        self.outcome, self.cause = outcome, cause
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
@@ -99,15 +110,19 @@ def load_bronze(
     ingested_at = _now()
     prefix = "_bronze_"
     files = files_in_window(landing_root, spec, start, end)
-    staged = [Staged(f"{prefix}{i}") for i in range(len(files))]
     try:
-        outcomes = [
-            _stage_file(con, spec, f, f.path.relative_to(landing_root).as_posix(), out)
-            for f, out in zip(files, staged, strict=False)
+        prepared = [
+            _prepare_file(con, spec, f, f.path.relative_to(landing_root).as_posix(), Staged(f"{prefix}{i}"))
+            for i, f in enumerate(files)
         ]
-        _swap_window(
-            con, spec, table, start, end, list(zip(outcomes, staged, strict=False)), run_id, ingested_at
-        )
+        while True:
+            try:
+                _swap_window(con, spec, table, start, end, prepared, run_id, ingested_at)
+                break
+            except _FileInsertFailed as failed:  # retry without the file that broke the transaction
+                failed.outcome.reject(f"unreadable {spec.format} file: {_first_line(failed.cause)}")
+                failed.outcome.rows_loaded = failed.outcome.rows_rejected = 0
+                prepared = [(o, None if o is failed.outcome else p) for o, p in prepared]
     finally:
         _drop_temp(con, prefix)
     rows = dict(
@@ -117,7 +132,9 @@ def load_bronze(
             [start, end],
         ).fetchall()
     )
-    return LoadResult(source=spec.name, start=start, end=end, files=outcomes, rows_by_partition=rows)
+    return LoadResult(
+        source=spec.name, start=start, end=end, files=[o for o, _ in prepared], rows_by_partition=rows
+    )
 
 
 def _swap_window(
@@ -126,11 +143,11 @@ def _swap_window(
     table: str,
     start: date,
     end: date,
-    files: list[tuple[FileOutcome, Staged]],
+    files: list[tuple[FileOutcome, Prepared | None]],
     run_id: str,
     ingested_at: datetime,
 ) -> None:
-    """Delete the window's rows and quarantine entries and insert the staged files, atomically."""
+    """Delete the window's rows and quarantine entries and insert every readable file, atomically."""
     names = ", ".join(ident(c.name) for c in spec.all_columns)
     cols = ", ".join(ident(n) for n, _ in bronze_columns(spec))
     con.execute("BEGIN TRANSACTION")
@@ -142,31 +159,23 @@ def _swap_window(
                 "WHERE source = ? AND layer = ? AND partition_date >= ? AND partition_date < ?",
                 [spec.name, LAYER, start, end],
             )
-        for o, out in files:
-            if o.status == "rejected":
+        for o, plan in files:
+            if plan is None:
                 con.execute(
                     "INSERT INTO quarantine.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [spec.name, LAYER, o.partition, o.path, o.sha256, o.bytes, o.reason, run_id, ingested_at],
                 )
                 continue
-            lineage = [o.partition, o.path, o.sha256, ingested_at, run_id]
-            (o.rows_loaded,) = con.execute(
-                f"""INSERT INTO {table} ({cols})
-                SELECT {names}, ?::DATE, ?, ?, _record_number, ?::TIMESTAMP, ? FROM {out.rows}""",
-                lineage,
-            ).fetchone()
-            (o.rows_rejected,) = con.execute(
-                f"""INSERT INTO quarantine.rejected_records
-                SELECT ?, ?, ?::DATE, ?, record_number, record_key, rule, reason, raw_record, ?, ?::TIMESTAMP
-                FROM {out.rejects}""",
-                [spec.name, LAYER, o.partition, o.path, run_id, ingested_at],
-            ).fetchone()
+            try:
+                _insert_file(con, spec, table, names, cols, o, plan, run_id, ingested_at)
+            except duckdb.Error as exc:
+                raise _FileInsertFailed(o, exc) from exc
         if files:
             con.executemany(
                 "INSERT INTO meta.ingestion_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     [run_id, spec.name, o.partition, o.path, o.sha256, o.bytes, o.rows_loaded,
-                     o.rows_rejected, o.status, o.reason, o.started_at, o.finished_at]
+                     o.rows_rejected, o.status, o.reason, o.started_at, o.finished_at or _now()]
                     for o, _ in files
                 ],
             )  # fmt: skip
@@ -174,3 +183,34 @@ def _swap_window(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _insert_file(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    table: str,
+    names: str,
+    cols: str,
+    o: FileOutcome,
+    plan: Prepared,
+    run_id: str,
+    ingested_at: datetime,
+) -> None:
+    (o.rows_loaded,) = con.execute(
+        f"""INSERT INTO {table} ({cols})
+        SELECT {names}, ?::DATE, ?, ?, _record_number, ?::TIMESTAMP, ? FROM ({plan.rows_sql})""",
+        [o.partition, o.path, o.sha256, ingested_at, run_id],
+    ).fetchone()
+    if plan.renumber:
+        plan.renumber(
+            con,
+            table,
+            f"_source_file = {sql_str(o.path)} AND _partition_date = DATE {sql_str(o.partition.isoformat())}",
+        )
+    (o.rows_rejected,) = con.execute(
+        f"""INSERT INTO quarantine.rejected_records
+        SELECT ?, ?, ?::DATE, ?, record_number, record_key, rule, reason, raw_record, ?, ?::TIMESTAMP
+        FROM ({plan.rejects_sql})""",
+        [spec.name, LAYER, o.partition, o.path, run_id, ingested_at],
+    ).fetchone()
+    o.finished_at = _now()

@@ -1,0 +1,370 @@
+"""The silver build: candidates -> deduplicated -> validated by the Pandera contract -> routed.
+
+Everything heavy is SQL in DuckDB; only one partition's contract columns at a time go to polars
+for Pandera, and only the (row, rule) failures come back. The window's silver rows, quarantine
+rows, removed duplicates and quality results are swapped in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import duckdb
+import polars as pl
+
+from shopflow_assets.assets.silver.tables import SilverTable
+from shopflow_assets.quality.config import SEVERITY_ORDER, QualityConfig
+from shopflow_assets.quality.contracts import CONTRACTS, RULE_NAMES
+from shopflow_assets.quality.validate import (
+    FAILURE_SCHEMA,
+    contract_rule_ids,
+    find_failures,
+    validation_columns,
+)
+from shopflow_assets.readers.base import ident, sql_str
+
+LAYER = "silver"
+HISTORY_START = date(1970, 1, 1)
+SAMPLE_SIZE = 5
+
+# DuckDB has no initcap; names and cities are standardised to Title Case with this macro.
+TITLE_CASE_MACRO = """
+CREATE OR REPLACE TEMP MACRO title_case(s) AS NULLIF(array_to_string(list_transform(
+    string_split(lower(trim(s)), ' '), lambda w: upper(left(w, 1)) || substr(w, 2)), ' '), '')"""
+
+
+class QualityRulesError(ValueError):
+    """rules.yaml and the contract disagree about which rules exist."""
+
+
+@dataclass
+class RuleOutcome:
+    day: date
+    rule_id: str
+    name: str
+    severity: str
+    action: str
+    rows_checked: int
+    failed: int
+    threshold: float
+    samples: list[dict] = field(default_factory=list)
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.rows_checked if self.rows_checked else 0.0
+
+    @property
+    def breached(self) -> bool:
+        return self.failure_rate > self.threshold
+
+    @property
+    def blocking(self) -> bool:
+        """A critical breach by records that stay in silver, where downstream assets would read them."""
+        return self.severity == "critical" and self.action == "flag" and self.failed > 0
+
+
+@dataclass
+class DayScore:
+    day: date
+    rows_checked: int
+    rows_passing: int
+    rows_rejected: int
+    rows_flagged: int
+    duplicates_removed: int
+
+    @property
+    def quality_score(self) -> float | None:
+        return self.rows_passing / self.rows_checked if self.rows_checked else None
+
+
+@dataclass
+class SilverBuild:
+    table: str
+    start: date
+    end: date
+    min_quality_score: float
+    scores: list[DayScore]
+    rules: list[RuleOutcome]
+    rows_by_partition: dict[date, int] = field(default_factory=dict)
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(s, attr) for s in self.scores)
+
+    @property
+    def quality_score(self) -> float | None:
+        checked = self.total("rows_checked")
+        return self.total("rows_passing") / checked if checked else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _window_sql(column: str, start: date, end: date) -> str:
+    return f"{column} >= DATE {sql_str(start.isoformat())} AND {column} < DATE {sql_str(end.isoformat())}"
+
+
+def _stage_candidates(con: duckdb.DuckDBPyConnection, table: SilverTable, start: date, end: date) -> None:
+    con.execute(TITLE_CASE_MACRO)
+    first = HISTORY_START if table.snapshot else start
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _sv_cand AS "
+        f"SELECT row_number() OVER () AS _row_id, * FROM ({table.candidates(first, end)})"
+    )
+    # Duplicate keys within a day: the latest record wins (latest file, then latest record).
+    key = ident(table.key)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _sv_dups AS
+        SELECT * FROM (
+            SELECT _row_id, {key} AS record_key, _partition_date, _source_file, _record_number,
+                   first_value(_source_file) OVER w AS kept_file,
+                   first_value(_record_number) OVER w AS kept_record_number,
+                   row_number() OVER w AS rank
+            FROM _sv_cand WHERE {key} IS NOT NULL
+            WINDOW w AS (PARTITION BY _partition_date, {key} ORDER BY _source_file DESC, _record_number DESC))
+        WHERE rank > 1"""
+    )
+    con.execute("DELETE FROM _sv_cand WHERE _row_id IN (SELECT _row_id FROM _sv_dups)")
+
+
+def _validate(con: duckdb.DuckDBPyConnection, table: SilverTable) -> None:
+    """Pandera over one day of candidates at a time; failures land in _sv_fail."""
+    contract = CONTRACTS[table.name]
+    select = ["_row_id"]
+    for name, dtype in validation_columns(contract).items():
+        select.append(
+            f"CAST({ident(name)} AS DOUBLE) AS {ident(name)}" if dtype == pl.Float64 else ident(name)
+        )
+    select += [ident(c) for c in table.extra_columns if c not in select]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sv_fail "
+        "(_row_id BIGINT, rule_id VARCHAR, column_name VARCHAR, value VARCHAR)"
+    )
+    days = [d for (d,) in con.execute("SELECT DISTINCT _partition_date FROM _sv_cand ORDER BY 1").fetchall()]
+    for day in days:
+        frame = con.sql(
+            f"SELECT {', '.join(select)} FROM _sv_cand WHERE _partition_date = ? ORDER BY _row_id",
+            params=[day],
+        ).pl()
+        failures = find_failures(frame, contract).select(list(FAILURE_SCHEMA))
+        if failures.height:
+            con.register("_sv_fail_frame", failures)
+            con.execute("INSERT INTO _sv_fail SELECT * FROM _sv_fail_frame")
+            con.unregister("_sv_fail_frame")
+
+
+def _route(con: duckdb.DuckDBPyConnection, table: SilverTable, config: QualityConfig) -> None:
+    """Per record: rejected (any reject rule failed) or kept with the ids of its flag rules."""
+    settings = config.rules(table.name)
+    unknown = contract_rule_ids(CONTRACTS[table.name]) ^ set(settings)
+    if unknown:
+        raise QualityRulesError(
+            f"rules.yaml and the {table.name} contract disagree on rules: {', '.join(sorted(unknown))}"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sv_rules (rule_id VARCHAR, rule_name VARCHAR, severity VARCHAR, "
+        "severity_rank INTEGER, action VARCHAR, threshold DOUBLE)"
+    )
+    con.executemany(
+        "INSERT INTO _sv_rules VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            [
+                rule_id,
+                RULE_NAMES[rule_id],
+                s.severity,
+                SEVERITY_ORDER[s.severity],
+                s.action,
+                config.threshold(s),
+            ]
+            for rule_id, s in sorted(settings.items())
+        ],
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _sv_verdict AS
+        SELECT f._row_id,
+               bool_or(r.action = 'reject') AS rejected,
+               list(f.rule_id ORDER BY f.rule_id) FILTER (WHERE r.action = 'flag') AS flags,
+               arg_min(f.rule_id, r.severity_rank) FILTER (WHERE r.action = 'reject') AS reject_rule,
+               string_agg(r.rule_id || ': ' || r.rule_name
+                          || coalesce(' (' || f.column_name || ' = ' || coalesce(f.value, 'null') || ')', ''),
+                          '; ' ORDER BY r.severity_rank, f.rule_id) FILTER (WHERE r.action = 'reject') AS reason
+        FROM _sv_fail f JOIN _sv_rules r USING (rule_id)
+        GROUP BY f._row_id"""
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP VIEW _sv_ok AS
+        SELECT c.* EXCLUDE (_row_id), coalesce(v.flags, []::VARCHAR[]) AS _flags
+        FROM _sv_cand c LEFT JOIN _sv_verdict v USING (_row_id)
+        WHERE NOT coalesce(v.rejected, false)"""
+    )
+
+
+def _outcomes(
+    con: duckdb.DuckDBPyConnection, table: SilverTable, config: QualityConfig, start: date, end: date
+) -> tuple[list[DayScore], list[RuleOutcome]]:
+    in_window = _window_sql("_partition_date", start, end)
+    scores = [
+        DayScore(*row)
+        for row in con.execute(
+            f"""WITH cand AS (SELECT * FROM _sv_cand WHERE {in_window}),
+            days AS (SELECT DISTINCT _partition_date FROM cand
+                     UNION SELECT DISTINCT _partition_date FROM _sv_dups WHERE {in_window})
+            SELECT d._partition_date,
+                   (SELECT count(*) FROM cand c WHERE c._partition_date = d._partition_date),
+                   (SELECT count(*) FROM cand c WHERE c._partition_date = d._partition_date
+                      AND c._row_id NOT IN (SELECT _row_id FROM _sv_fail)),
+                   (SELECT count(*) FROM cand c JOIN _sv_verdict v USING (_row_id)
+                      WHERE c._partition_date = d._partition_date AND v.rejected),
+                   (SELECT count(*) FROM cand c JOIN _sv_verdict v USING (_row_id)
+                      WHERE c._partition_date = d._partition_date AND NOT v.rejected AND len(v.flags) > 0),
+                   (SELECT count(*) FROM _sv_dups x WHERE x._partition_date = d._partition_date)
+            FROM days d ORDER BY 1"""
+        ).fetchall()
+    ]
+    checked = {s.day: s.rows_checked for s in scores}
+    failed = {
+        (day, rule): n
+        for day, rule, n in con.execute(
+            f"""SELECT c._partition_date, f.rule_id, count(DISTINCT f._row_id)
+            FROM _sv_fail f JOIN _sv_cand c USING (_row_id) WHERE {in_window.replace("_partition_date", "c._partition_date")}
+            GROUP BY ALL"""
+        ).fetchall()
+    }
+    samples: dict[tuple[date, str], list[dict]] = {}
+    key = ident(table.key)
+    for day, rule, record_key, column, value, source_file, record_number in con.execute(
+        f"""SELECT c._partition_date, f.rule_id, c.{key}, f.column_name, f.value, c._source_file, c._record_number
+        FROM _sv_fail f JOIN _sv_cand c USING (_row_id)
+        WHERE {in_window.replace("_partition_date", "c._partition_date")}
+        QUALIFY row_number() OVER (PARTITION BY c._partition_date, f.rule_id ORDER BY c._row_id) <= {SAMPLE_SIZE}
+        ORDER BY ALL"""
+    ).fetchall():
+        samples.setdefault((day, rule), []).append(
+            {
+                "key": record_key,
+                "column": column,
+                "value": value,
+                "file": source_file,
+                "record": record_number,
+            }
+        )
+    rules = [
+        RuleOutcome(
+            day=day,
+            rule_id=rule_id,
+            name=RULE_NAMES[rule_id],
+            severity=s.severity,
+            action=s.action,
+            rows_checked=checked[day],
+            failed=failed.get((day, rule_id), 0),
+            threshold=config.threshold(s),
+            samples=samples.get((day, rule_id), []),
+        )
+        for day in sorted(checked)
+        for rule_id, s in sorted(config.rules(table.name).items())
+    ]
+    return scores, rules
+
+
+Publisher = Callable[[duckdb.DuckDBPyConnection, date, date, str, datetime], None]
+
+
+def publish_rows(target: str) -> Publisher:
+    """The default publisher: the window's kept candidates, as they are, into silver.<target>."""
+
+    def _publish(con: duckdb.DuckDBPyConnection, start: date, end: date, run_id: str, at: datetime) -> None:
+        select = (
+            f"SELECT COLUMNS(lambda c: NOT starts_with(c, '_chk_')), ? AS _run_id, ?::TIMESTAMP AS _processed_at "
+            f"FROM _sv_ok WHERE {_window_sql('_partition_date', start, end)}"
+        )
+        replace_window(con, target, select, [run_id, at], start, end)
+
+    return _publish
+
+
+def replace_window(
+    con: duckdb.DuckDBPyConnection, target: str, select: str, params: list, start: date, end: date
+) -> None:
+    """Create silver.<target> from the select's shape if needed, then swap the window's rows."""
+    table = f"silver.{ident(target)}"
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) LIMIT 0", params)
+    con.execute(f"DELETE FROM {table} WHERE {_window_sql('_partition_date', start, end)}")
+    con.execute(f"INSERT INTO {table} BY NAME {select}", params)
+
+
+def build_silver(
+    con: duckdb.DuckDBPyConnection,
+    table: SilverTable,
+    config: QualityConfig,
+    start: date,
+    end: date,
+    run_id: str,
+    publish: Publisher,
+) -> SilverBuild:
+    """Build silver for [start, end): stage, deduplicate, validate, route, then swap atomically."""
+    _stage_candidates(con, table, start, end)
+    _validate(con, table)
+    _route(con, table, config)
+    scores, rules = _outcomes(con, table, config, start, end)
+    at = _now()
+    in_window = _window_sql("c._partition_date", start, end)
+    raw = "coalesce(" + ", ".join(f"to_json(b{i})::VARCHAR" for i in range(len(table.bronze))) + ")"
+    joins = " ".join(
+        f"LEFT JOIN bronze.{ident(b)} b{i} ON b{i}._source_file = c._source_file "
+        f"AND b{i}._record_number = c._record_number"
+        for i, b in enumerate(table.bronze)
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        publish(con, start, end, run_id, at)
+        con.execute(
+            f"DELETE FROM quarantine.rejected_records WHERE source = ? AND layer = ? AND "
+            f"{_window_sql('partition_date', start, end)}",
+            [table.name, LAYER],
+        )
+        con.execute(
+            f"""INSERT INTO quarantine.rejected_records
+            SELECT ?, ?, c._partition_date, c._source_file, c._record_number, c.{ident(table.key)}::VARCHAR,
+                   v.reject_rule, v.reason, {raw}, ?, ?::TIMESTAMP
+            FROM _sv_cand c JOIN _sv_verdict v USING (_row_id) {joins}
+            WHERE v.rejected AND {in_window}""",
+            [table.name, LAYER, run_id, at],
+        )
+        con.execute(
+            f"DELETE FROM meta.removed_duplicates WHERE source = ? AND {_window_sql('partition_date', start, end)}",
+            [table.name],
+        )
+        con.execute(
+            f"""INSERT INTO meta.removed_duplicates
+            SELECT ?, _partition_date, record_key::VARCHAR, _source_file, _record_number, kept_file,
+                   kept_record_number, ? FROM _sv_dups c WHERE {in_window}""",
+            [table.name, run_id],
+        )
+        if rules:
+            con.executemany(
+                "INSERT INTO meta.quality_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [run_id, table.name, r.day, r.rule_id, r.name, r.severity, r.action, r.rows_checked,
+                     r.failed, r.rows_checked - r.failed, r.failure_rate, r.threshold, r.breached, at]
+                    for r in rules
+                ],
+            )  # fmt: skip
+        if scores:
+            con.executemany(
+                "INSERT INTO meta.quality_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    [run_id, table.name, s.day, s.rows_checked, s.rows_passing, s.rows_rejected,
+                     s.rows_flagged, s.duplicates_removed, s.quality_score, config.min_quality_score, at]
+                    for s in scores
+                ],
+            )  # fmt: skip
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return SilverBuild(
+        table=table.name, start=start, end=end, min_quality_score=config.min_quality_score, scores=scores,
+        rules=rules,
+    )  # fmt: skip

@@ -1,0 +1,244 @@
+"""Silver asset factory: one asset per silver table (a multi-asset for the customer master),
+each with its rule checks and a reconciliation check built from the same registry."""
+
+import json
+import warnings
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+import dagster as dg
+import duckdb
+
+from shopflow_assets.assets.bronze.factory import WRITER_POOL
+from shopflow_assets.assets.silver.reconcile import Reconciliation, reconcile
+from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable
+from shopflow_assets.metadata import markdown_table, table_schema
+from shopflow_assets.partitions import daily_partitions, partition_window
+from shopflow_assets.readers.base import ident
+from shopflow_assets.resources import QualityRulesResource, WarehouseResource
+from shopflow_assets.warehouse.schema import ensure_schema
+
+CHECK_CRITICAL = "critical_rules"
+CHECK_QUALITY = "quality_rules"
+CHECK_RECONCILIATION = "reconciliation"
+CUSTOMER_OUTPUTS = ("customers", "customer_id_map", "customer_duplicates")
+
+if TYPE_CHECKING:
+    from shopflow_assets.assets.silver.build import SilverBuild
+
+
+def _key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["silver", name])
+
+
+def _check_specs(table: SilverTable) -> list[dg.AssetCheckSpec]:
+    key = _key(table.name)
+    return [
+        dg.AssetCheckSpec(
+            CHECK_CRITICAL, asset=key, blocking=True,
+            description="No critical rule fails in published silver rows (rejected records are quarantined).",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_QUALITY, asset=key,
+            description="No high/medium/low rule above its threshold; quality score at least the minimum.",
+        ),
+        dg.AssetCheckSpec(
+            CHECK_RECONCILIATION, asset=key, blocking=True,
+            description="bronze rows = silver rows + quarantined rows + removed duplicates, per partition.",
+        ),
+    ]  # fmt: skip
+
+
+def _rule_checks(table: SilverTable, build: "SilverBuild") -> list[dg.AssetCheckResult]:
+    key = _key(table.name)
+    rules_md = markdown_table(
+        ["day", "rule", "severity", "action", "failed", "rate", "threshold", "status"],
+        [
+            (r.day, r.rule_id, r.severity, r.action, r.failed, f"{r.failure_rate:.2%}", f"{r.threshold:.0%}",
+             "BREACHED" if r.breached else "ok")
+            for r in build.rules if r.failed
+        ],
+    )  # fmt: skip
+    samples = {f"{r.day} {r.rule_id}": r.samples for r in build.rules if r.samples}
+    critical = [r for r in build.rules if r.severity == "critical"]
+    blocking = [r for r in critical if r.blocking]
+    others = [r for r in build.rules if r.severity != "critical" and r.breached]
+    low_days = [
+        s.day.isoformat() for s in build.scores
+        if s.quality_score is not None and s.quality_score < build.min_quality_score
+    ]  # fmt: skip
+    score = build.quality_score
+    return [
+        dg.AssetCheckResult(
+            asset_key=key, check_name=CHECK_CRITICAL, passed=not blocking, severity=dg.AssetCheckSeverity.ERROR,
+            description=(
+                "no critical failures reach silver" if not blocking
+                else "critical failures kept in silver: " + ", ".join(f"{r.day} {r.rule_id} ({r.failed})" for r in blocking)
+            ),
+            metadata={
+                "critical_failures_rejected": sum(r.failed for r in critical if r.action == "reject"),
+                "critical_failures_kept": sum(r.failed for r in blocking),
+                "samples": dg.MetadataValue.json({k: v for k, v in samples.items() if k.split()[1] in {r.rule_id for r in critical}}),
+            },
+        ),
+        dg.AssetCheckResult(
+            asset_key=key, check_name=CHECK_QUALITY, passed=not others and not low_days,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                f"quality score {score:.2%}" if score is not None else "no records"
+            ) + (f"; breached: {', '.join(sorted({r.rule_id for r in others}))}" if others else "")
+              + (f"; score below {build.min_quality_score:.0%} on {', '.join(low_days)}" if low_days else ""),
+            metadata={
+                "quality_score": dg.MetadataValue.float(round(score, 6) if score is not None else float("nan")),
+                "rules": dg.MetadataValue.md(rules_md),
+                "samples": dg.MetadataValue.json(json.loads(json.dumps(samples, default=str))),
+            },
+        ),
+    ]  # fmt: skip
+
+
+def _reconciliation_check(table: SilverTable, rows: Sequence[Reconciliation]) -> dg.AssetCheckResult:
+    bad = [r for r in rows if not r.ok]
+    return dg.AssetCheckResult(
+        asset_key=_key(table.name), check_name=CHECK_RECONCILIATION, passed=not bad,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="reconciled" if not bad else "records unaccounted for on " + ", ".join(
+            f"{r.day} ({r.difference:+d})" for r in bad),
+        metadata={"partitions": dg.MetadataValue.md(markdown_table(
+            ["day", "bronze", "silver", "quarantined", "duplicates", "difference"],
+            [(r.day, r.bronze, r.silver, r.quarantined, r.duplicates, r.difference) for r in rows]))},
+    )  # fmt: skip
+
+
+def _record_reconciliation(
+    con: duckdb.DuckDBPyConnection, table: SilverTable, rows: Sequence[Reconciliation], run_id: str
+) -> None:
+    con.executemany(
+        "INSERT INTO meta.quality_results VALUES (?, ?, ?, 'reconciliation', "
+        "'bronze rows = silver + quarantined + removed duplicates', 'critical', 'check', ?, ?, ?, ?, 0, ?, now())",
+        [
+            [run_id, table.name, r.day, r.bronze, abs(r.difference), r.bronze - abs(r.difference),
+             abs(r.difference) / r.bronze if r.bronze else 0.0, not r.ok]
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+def _table_metadata(con: duckdb.DuckDBPyConnection, name: str, start: date, end: date) -> dict:
+    table = f"silver.{ident(name)}"
+    window = [start, end]
+    (rows,) = con.execute(
+        f"SELECT count(*) FROM {table} WHERE _partition_date >= ? AND _partition_date < ?", window
+    ).fetchone()
+    preview = con.execute(
+        f"SELECT * EXCLUDE (_run_id, _processed_at) FROM {table} "
+        "WHERE _partition_date >= ? AND _partition_date < ? LIMIT 5",
+        window,
+    )
+    columns = con.execute(f"DESCRIBE {table}").fetchall()
+    return {
+        "dagster/row_count": rows,
+        "dagster/table_name": f"silver.{name}",
+        "dagster/column_schema": table_schema([(c[0], c[1]) for c in columns]),
+        "preview": dg.MetadataValue.md(
+            markdown_table([d[0] for d in preview.description], preview.fetchall())
+        ),
+    }
+
+
+def _build_metadata(build: "SilverBuild") -> dict:
+    return {
+        "rows_checked": build.total("rows_checked"),
+        "rows_rejected": build.total("rows_rejected"),
+        "rows_flagged": build.total("rows_flagged"),
+        "duplicates_removed": build.total("duplicates_removed"),
+        "quality_score": dg.MetadataValue.float(
+            round(build.quality_score, 6) if build.quality_score is not None else float("nan")
+        ),
+        "partitions": dg.MetadataValue.md(
+            markdown_table(
+                ["day", "checked", "passing", "rejected", "flagged", "duplicates", "score"],
+                [
+                    (s.day, s.rows_checked, s.rows_passing, s.rows_rejected, s.rows_flagged, s.duplicates_removed,
+                     f"{s.quality_score:.2%}" if s.quality_score is not None else "")
+                    for s in build.scores
+                ],
+            )
+        ),
+    }  # fmt: skip
+
+
+def _materialize(
+    context: dg.AssetExecutionContext,
+    table: SilverTable,
+    warehouse: WarehouseResource,
+    quality: QualityRulesResource,
+) -> Iterator[dg.MaterializeResult]:
+    # Pandera and polars load here, in the run, not when the code location is imported.
+    from shopflow_assets.assets.silver.build import build_silver, publish_rows
+    from shopflow_assets.assets.silver.snapshots import publish_customers, publish_products
+
+    start, end = partition_window(context)
+    config = quality.load()
+    publish = {"products": publish_products, "customers": publish_customers}.get(table.name) or publish_rows(
+        table.name
+    )
+    with warehouse.connect() as con:
+        ensure_schema(con)
+        build = build_silver(con, table, config, start, end, context.run_id, publish)
+        checks = _rule_checks(table, build)
+        rows = reconcile(con, table, start, end)
+        checks.append(_reconciliation_check(table, rows))
+        _record_reconciliation(con, table, rows, context.run_id)
+        outputs = CUSTOMER_OUTPUTS if table.name == "customers" else (table.name,)
+        metadata = {name: _table_metadata(con, name, start, end) for name in outputs}
+    for check in checks:
+        if not check.passed:
+            context.log.warning(f"silver/{table.name} check {check.check_name} failed: {check.description}")
+    for i, name in enumerate(outputs):
+        yield dg.MaterializeResult(
+            asset_key=_key(name),
+            metadata={**metadata[name], **(_build_metadata(build) if i == 0 else {})},
+            check_results=checks if i == 0 else [],
+        )
+
+
+def build_silver_asset(table: SilverTable) -> dg.AssetsDefinition:
+    deps = [dg.AssetKey(["bronze", b]) for b in table.bronze] + [_key(d) for d in table.silver_deps]
+    outputs = CUSTOMER_OUTPUTS if table.name == "customers" else (table.name,)
+    descriptions = {
+        "customer_id_map": "Every CRM and web-shop id, per day, mapped to its customer_key.",
+        "customer_duplicates": "Merged people: kept id, merged ids, match reason and source systems.",
+    }
+    specs = [
+        dg.AssetSpec(
+            _key(name),
+            deps=deps,
+            group_name="silver",
+            description=descriptions.get(name, table.description),
+            partitions_def=daily_partitions,
+            kinds={"duckdb", "pandera"} if name == table.name else {"duckdb"},
+            metadata={"dagster/table_name": f"silver.{name}", "business_key": table.key},
+        )
+        for name in outputs
+    ]
+
+    @dg.multi_asset(
+        name=f"silver_{table.name}",
+        specs=specs,
+        check_specs=_check_specs(table),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WRITER_POOL,
+    )
+    def _silver(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource, quality: QualityRulesResource
+    ) -> Iterator[dg.MaterializeResult]:
+        yield from _materialize(context, table, warehouse, quality)
+
+    return _silver
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    silver_assets: list[dg.AssetsDefinition] = [build_silver_asset(t) for t in SILVER_TABLES.values()]

@@ -1,0 +1,174 @@
+"""The silver tables as data: where each one's candidate records come from and how they are keyed.
+
+Candidates are bronze records typed, trimmed and standardised in SQL, before any rule is applied.
+The build (build.py) deduplicates them, validates them with the table's Pandera contract and
+routes them to silver, quarantine or the duplicates log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from shopflow_assets.readers.base import sql_str
+
+CandidateSql = Callable[[date, date], str]
+
+
+@dataclass(frozen=True)
+class SilverTable:
+    name: str
+    bronze: tuple[str, ...]  # bronze tables the candidates come from
+    key: str  # business key: deduplication and quarantine record_key
+    candidates: CandidateSql  # SELECT of the candidates delivered in [from, end)
+    description: str
+    snapshot: bool = False  # True: each partition is the state as of that day, built from all history
+    silver_deps: tuple[str, ...] = ()  # other silver assets the candidates look things up in
+    extra_columns: tuple[str, ...] = ()  # non-contract columns the contract's checks read
+    ledger: str | None = None  # silver table with one row per accepted record (default: the table)
+
+    @property
+    def ledger_table(self) -> str:
+        return self.ledger or self.name
+
+
+def _window(alias: str, start: date, end: date) -> str:
+    return (
+        f"{alias}._partition_date >= DATE {sql_str(start.isoformat())} "
+        f"AND {alias}._partition_date < DATE {sql_str(end.isoformat())}"
+    )
+
+
+def _text(expr: str) -> str:
+    return f"NULLIF(trim({expr}), '')"
+
+
+def _lower(expr: str) -> str:
+    return f"lower({_text(expr)})"
+
+
+LINEAGE = "_partition_date, _source_file, _record_number"
+
+
+def orders_candidates(start: date, end: date) -> str:
+    # Known products and customers are looked up in the same day's silver snapshots, so a
+    # re-run of a day gives the same answer whatever ran since.
+    return f"""
+    SELECT {_text("o.order_id")} AS order_id, {_text("o.customer_id")} AS customer_id, m.customer_key,
+           {_text("o.product_id")} AS product_id, {_text("o.store_id")} AS store_id,
+           {_lower("o.sales_channel")} AS sales_channel, {_lower("o.payment_method")} AS payment_method,
+           o.quantity, o.unit_price, o.discount_percent, o.total,
+           round(o.quantity * o.unit_price * (1 - o.discount_percent / 100), 2)::DECIMAL(14, 2) AS net_amount,
+           {_lower("o.status")} AS status, o.order_timestamp,
+           p.product_id IS NOT NULL AS _chk_product_known,
+           o._partition_date, o._source_file, o._record_number
+    FROM bronze.orders o
+    LEFT JOIN silver.customer_id_map m
+           ON m.source_id = {_text("o.customer_id")} AND m._partition_date = o._partition_date
+    LEFT JOIN (SELECT DISTINCT product_id, _partition_date FROM silver.products p WHERE {_window("p", start, end)}) p
+           ON p.product_id = {_text("o.product_id")} AND p._partition_date = o._partition_date
+    WHERE {_window("o", start, end)}"""
+
+
+def inventory_candidates(start: date, end: date) -> str:
+    return f"""
+    SELECT {_text("i.update_id")} AS update_id, {_text("i.store_id")} AS store_id,
+           {_text("i.product_id")} AS product_id, i.quantity_change, {_lower("i.update_type")} AS update_type,
+           i.update_timestamp, p.product_id IS NOT NULL AS _chk_product_known,
+           i._partition_date, i._source_file, i._record_number
+    FROM bronze.inventory i
+    LEFT JOIN (SELECT DISTINCT product_id, _partition_date FROM silver.products p WHERE {_window("p", start, end)}) p
+           ON p.product_id = {_text("i.product_id")} AND p._partition_date = i._partition_date
+    WHERE {_window("i", start, end)}"""
+
+
+def products_candidates(start: date, end: date) -> str:
+    return f"""
+    SELECT {_text("product_id")} AS product_id, {_text("name")} AS name, {_lower("category")} AS category,
+           {_text("brand")} AS brand, {_text("supplier")} AS supplier, cost_price, retail_price, active,
+           last_updated, snapshot_date, {LINEAGE}
+    FROM bronze.products b WHERE {_window("b", start, end)}"""
+
+
+def customers_candidates(start: date, end: date) -> str:
+    """CRM profiles and web-shop accounts in one standardised shape."""
+    return f"""
+    SELECT 'crm' AS source_system, {_text("customer_id")} AS source_id,
+           title_case(first_name) AS first_name, title_case(last_name) AS last_name,
+           {_lower("email")} AS email, NULLIF(regexp_replace(phone, '[^0-9]', '', 'g'), '') AS phone,
+           upper({_text("country")}) AS country, title_case(city) AS city, registration_date,
+           {_lower("customer_tier")} AS customer_tier, preferred_categories,
+           NULL::BOOLEAN AS marketing_opt_in, updated_at, {LINEAGE}
+    FROM bronze.customers b WHERE {_window("b", start, end)}
+    UNION ALL
+    SELECT 'webshop', {_text("id")}, title_case(name_first), title_case(name_last),
+           {_lower("contact_email")}, NULLIF(regexp_replace(contact_phone, '[^0-9]', '', 'g'), ''),
+           upper({_text("address_country")}), title_case(address_city), registered::DATE,
+           NULL, NULL, marketing_opt_in, registered, {LINEAGE}
+    FROM bronze.accounts b WHERE {_window("b", start, end)}"""
+
+
+def campaigns_candidates(start: date, end: date) -> str:
+    return f"""
+    SELECT {_text("campaign_id")} AS campaign_id, {_text("name")} AS name, {_lower("channel")} AS channel,
+           start_date, end_date, target_categories, budget,
+           performance_impressions AS impressions, performance_clicks AS clicks,
+           performance_conversions AS conversions, performance_spend AS spend, performance_revenue AS revenue,
+           round(performance_clicks / NULLIF(performance_impressions, 0), 6) AS ctr,
+           round(performance_conversions / NULLIF(performance_clicks, 0), 6) AS conversion_rate,
+           round(performance_spend / NULLIF(performance_conversions, 0), 4) AS cost_per_conversion,
+           round(performance_revenue / NULLIF(performance_spend, 0), 4) AS roas,
+           {LINEAGE}
+    FROM bronze.campaigns b WHERE {_window("b", start, end)}"""
+
+
+SILVER_TABLES: dict[str, SilverTable] = {
+    t.name: t
+    for t in (
+        SilverTable(
+            name="products",
+            bronze=("products",),
+            key="product_id",
+            candidates=products_candidates,
+            snapshot=True,
+            description="The product catalog as of each day (latest valid version of every product), with margin.",
+        ),
+        SilverTable(
+            name="customers",
+            bronze=("customers", "accounts"),
+            key="source_id",
+            candidates=customers_candidates,
+            snapshot=True,
+            ledger="customer_id_map",
+            extra_columns=("_partition_date",),
+            description="The customer master as of each day: CRM and web-shop records matched into one person.",
+        ),
+        SilverTable(
+            name="orders",
+            bronze=("orders",),
+            key="order_id",
+            candidates=orders_candidates,
+            silver_deps=("customer_id_map", "products"),
+            extra_columns=("_partition_date", "_chk_product_known"),
+            description="Orders: typed, cleaned, deduplicated, net_amount recomputed, customer_key resolved.",
+        ),
+        SilverTable(
+            name="inventory_movements",
+            bronze=("inventory",),
+            key="update_id",
+            candidates=inventory_candidates,
+            silver_deps=("products",),
+            extra_columns=("_partition_date", "_chk_product_known"),
+            description="Stock movements: typed, update_type normalised, sign checked against the type.",
+        ),
+        SilverTable(
+            name="campaign_performance",
+            bronze=("campaigns",),
+            key="campaign_id",
+            candidates=campaigns_candidates,
+            extra_columns=("start_date", "end_date"),
+            description="Campaign performance flattened, with CTR, conversion rate, cost per conversion and ROAS.",
+        ),
+    )
+}

@@ -1,0 +1,320 @@
+"""The silver contracts: one Pandera (polars) DataFrameModel per silver table.
+
+Every check is named with the rule id that rules.yaml configures; nullability and uniqueness of
+business keys are named checks too, so that each failure maps to exactly one rule. Columns are nullable
+at the type level because a null key is a rule failure (with a severity and action), not a crash.
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.model_config import BaseConfig
+
+ORDER_STATUSES = ["pending", "completed", "cancelled", "refunded"]
+SALES_CHANNELS = ["web", "mobile", "store", "marketplace"]
+PAYMENT_METHODS = ["card", "paypal", "cash", "gift_card", "bank_transfer"]
+UPDATE_TYPES = ["sale", "restock", "return", "adjustment", "damage"]
+CUSTOMER_TIERS = ["bronze", "silver", "gold", "platinum"]
+EMAIL_PATTERN = r"^[a-z0-9._%+'-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
+QUANTITY_RANGE = (1, 1000)
+TOTAL_TOLERANCE = 0.01
+
+# Human-readable names for every rule id, shown in checks, quarantine reasons and reports.
+RULE_NAMES: dict[str, str] = {
+    "order_id_not_null": "order_id is present",
+    "order_id_unique": "order_id is unique in the partition",
+    "customer_id_not_null": "customer_id is present",
+    "product_id_not_null": "product_id is present",
+    "quantity_range": f"quantity between {QUANTITY_RANGE[0]} and {QUANTITY_RANGE[1]}",
+    "unit_price_valid": "unit_price is present and not negative",
+    "discount_range": "discount_percent between 0 and 100",
+    "status_allowed": f"status is one of {', '.join(ORDER_STATUSES)}",
+    "sales_channel_allowed": f"sales_channel is one of {', '.join(SALES_CHANNELS)}",
+    "payment_method_allowed": f"payment_method is one of {', '.join(PAYMENT_METHODS)}",
+    "total_matches": f"total = quantity x unit_price x (1 - discount/100) within {TOTAL_TOLERANCE}",
+    "timestamp_in_partition": "timestamp falls on the file's business date",
+    "unknown_customer": "customer is known to the customer master",
+    "unknown_product": "product is in the catalog",
+    "update_id_not_null": "update_id is present",
+    "update_id_unique": "update_id is unique in the partition",
+    "store_id_not_null": "store_id is present",
+    "update_type_allowed": f"update_type is one of {', '.join(UPDATE_TYPES)}",
+    "sign_matches_type": "quantity_change sign matches update_type (sale/damage < 0, restock/return > 0)",
+    "product_id_unique": "product_id is unique in the delivery",
+    "prices_valid": "retail_price present, prices not negative",
+    "retail_not_below_cost": "retail_price >= cost_price",
+    "name_present": "product name is present",
+    "category_present": "product category is present",
+    "source_id_not_null": "source customer id is present",
+    "source_id_unique": "source customer id is unique in the delivery",
+    "email_valid": "email is a valid address",
+    "country_code_valid": "country is an ISO alpha-2 code",
+    "tier_allowed": f"customer_tier is one of {', '.join(CUSTOMER_TIERS)}",
+    "registration_not_future": "registration date is not after the business date",
+    "campaign_id_not_null": "campaign_id is present",
+    "campaign_id_unique": "campaign_id is unique in the delivery",
+    "metrics_non_negative": "impressions, clicks, conversions, spend, revenue are not negative",
+    "clicks_within_impressions": "clicks <= impressions",
+    "conversions_within_clicks": "conversions <= clicks",
+    "dates_ordered": "end_date >= start_date",
+}
+
+
+def _present(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select(pl.col(data.key).is_not_null())
+
+
+def _unique(data: pa.PolarsData) -> pl.LazyFrame:
+    """Unique among present values: a missing key is its own rule, not a duplicate."""
+    key = pl.col(data.key)
+    return data.lazyframe.select(key.is_null() | ~key.is_duplicated())
+
+
+def _in(data: pa.PolarsData, allowed: list[str]) -> pl.LazyFrame:
+    return data.lazyframe.select(pl.col(data.key).is_in(allowed).fill_null(True))
+
+
+def _on_partition_day(data: pa.PolarsData) -> pl.LazyFrame:
+    return data.lazyframe.select((pl.col(data.key).dt.date() == pl.col("_partition_date")).fill_null(True))
+
+
+class _Contract(pa.DataFrameModel):
+    class Config(BaseConfig):
+        strict = False  # candidates carry lineage and helper columns the contract does not judge
+        coerce = False
+
+
+class OrdersContract(_Contract):
+    order_id: str = pa.Field(nullable=True)
+    customer_id: str = pa.Field(nullable=True)
+    customer_key: str = pa.Field(nullable=True)
+    product_id: str = pa.Field(nullable=True)
+    sales_channel: str = pa.Field(nullable=True)
+    payment_method: str = pa.Field(nullable=True)
+    quantity: pl.Int32 = pa.Field(nullable=True)
+    unit_price: pl.Float64 = pa.Field(nullable=True)
+    discount_percent: pl.Float64 = pa.Field(nullable=True)
+    total: pl.Float64 = pa.Field(nullable=True)
+    status: str = pa.Field(nullable=True)
+    order_timestamp: pl.Datetime = pa.Field(nullable=True)
+
+    @pa.check("order_id", name="order_id_not_null", ignore_na=False)
+    def order_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("order_id", name="order_id_unique", ignore_na=False)
+    def order_id_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _unique(data)
+
+    @pa.check("customer_id", name="customer_id_not_null", ignore_na=False)
+    def customer_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("product_id", name="product_id_not_null", ignore_na=False)
+    def product_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("quantity", name="quantity_range", ignore_na=False)
+    def quantity_range(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("quantity").is_between(*QUANTITY_RANGE).fill_null(False))
+
+    @pa.check("unit_price", name="unit_price_valid", ignore_na=False)
+    def unit_price_valid(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("unit_price") >= 0).fill_null(False))
+
+    @pa.check("discount_percent", name="discount_range")
+    def discount_range(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("discount_percent").is_between(0, 100).fill_null(True))
+
+    @pa.check("status", name="status_allowed")
+    def status_allowed(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _in(data, ORDER_STATUSES)
+
+    @pa.check("sales_channel", name="sales_channel_allowed")
+    def sales_channel_allowed(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _in(data, SALES_CHANNELS)
+
+    @pa.check("payment_method", name="payment_method_allowed")
+    def payment_method_allowed(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _in(data, PAYMENT_METHODS)
+
+    @pa.check("order_timestamp", name="timestamp_in_partition")
+    def timestamp_in_partition(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _on_partition_day(data)
+
+    @pa.dataframe_check(name="total_matches")
+    def total_matches(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        expected = pl.col("quantity") * pl.col("unit_price") * (1 - pl.col("discount_percent") / 100)
+        return data.lazyframe.select(
+            ((pl.col("total") - expected).abs() <= TOTAL_TOLERANCE + 1e-9).fill_null(True)
+        )
+
+    @pa.dataframe_check(name="unknown_customer")
+    def unknown_customer(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("customer_id").is_null() | pl.col("customer_key").is_not_null())
+
+    @pa.dataframe_check(name="unknown_product")
+    def unknown_product(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("product_id").is_null() | pl.col("_chk_product_known"))
+
+
+class InventoryMovementsContract(_Contract):
+    update_id: str = pa.Field(nullable=True)
+    store_id: str = pa.Field(nullable=True)
+    product_id: str = pa.Field(nullable=True)
+    quantity_change: pl.Int32 = pa.Field(nullable=True)
+    update_type: str = pa.Field(nullable=True)
+    update_timestamp: pl.Datetime = pa.Field(nullable=True)
+
+    @pa.check("update_id", name="update_id_not_null", ignore_na=False)
+    def update_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("update_id", name="update_id_unique", ignore_na=False)
+    def update_id_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _unique(data)
+
+    @pa.check("product_id", name="product_id_not_null", ignore_na=False)
+    def product_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("store_id", name="store_id_not_null", ignore_na=False)
+    def store_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("update_type", name="update_type_allowed", ignore_na=False)
+    def update_type_allowed(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("update_type").is_in(UPDATE_TYPES).fill_null(False))
+
+    @pa.check("update_timestamp", name="timestamp_in_partition")
+    def timestamp_in_partition(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _on_partition_day(data)
+
+    @pa.dataframe_check(name="sign_matches_type")
+    def sign_matches_type(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        kind, change = pl.col("update_type"), pl.col("quantity_change")
+        ok = (
+            pl.when(kind.is_in(["sale", "damage"]))
+            .then(change < 0)
+            .when(kind.is_in(["restock", "return"]))
+            .then(change > 0)
+            .otherwise(change != 0)
+        )
+        return data.lazyframe.select(ok.fill_null(True))
+
+    @pa.dataframe_check(name="unknown_product")
+    def unknown_product(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("product_id").is_null() | pl.col("_chk_product_known"))
+
+
+class ProductsContract(_Contract):
+    product_id: str = pa.Field(nullable=True)
+    name: str = pa.Field(nullable=True)
+    category: str = pa.Field(nullable=True)
+    cost_price: pl.Float64 = pa.Field(nullable=True)
+    retail_price: pl.Float64 = pa.Field(nullable=True)
+
+    @pa.check("product_id", name="product_id_not_null", ignore_na=False)
+    def product_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("product_id", name="product_id_unique", ignore_na=False)
+    def product_id_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _unique(data)
+
+    @pa.check("name", name="name_present", ignore_na=False)
+    def name_present(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("category", name="category_present", ignore_na=False)
+    def category_present(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.dataframe_check(name="prices_valid")
+    def prices_valid(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        retail, cost = pl.col("retail_price"), pl.col("cost_price")
+        return data.lazyframe.select(((retail >= 0) & (cost.is_null() | (cost >= 0))).fill_null(False))
+
+    @pa.dataframe_check(name="retail_not_below_cost")
+    def retail_not_below_cost(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("retail_price") >= pl.col("cost_price")).fill_null(True))
+
+
+class CustomersContract(_Contract):
+    """Standardised source records (CRM profiles and web-shop accounts) before matching."""
+
+    source_id: str = pa.Field(nullable=True)
+    email: str = pa.Field(nullable=True)
+    country: str = pa.Field(nullable=True)
+    customer_tier: str = pa.Field(nullable=True)
+    registration_date: pl.Date = pa.Field(nullable=True)
+
+    @pa.check("source_id", name="source_id_not_null", ignore_na=False)
+    def source_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("source_id", name="source_id_unique", ignore_na=False)
+    def source_id_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _unique(data)
+
+    @pa.check("email", name="email_valid")
+    def email_valid(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("email").str.contains(EMAIL_PATTERN).fill_null(True))
+
+    @pa.check("country", name="country_code_valid")
+    def country_code_valid(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("country").str.contains(r"^[A-Z]{2}$").fill_null(True))
+
+    @pa.check("customer_tier", name="tier_allowed")
+    def tier_allowed(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _in(data, CUSTOMER_TIERS)
+
+    @pa.check("registration_date", name="registration_not_future")
+    def registration_not_future(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(
+            (pl.col("registration_date") <= pl.col("_partition_date")).fill_null(True)
+        )
+
+
+class CampaignPerformanceContract(_Contract):
+    campaign_id: str = pa.Field(nullable=True)
+    impressions: pl.Int64 = pa.Field(nullable=True)
+    clicks: pl.Int64 = pa.Field(nullable=True)
+    conversions: pl.Int64 = pa.Field(nullable=True)
+    spend: pl.Float64 = pa.Field(nullable=True)
+    revenue: pl.Float64 = pa.Field(nullable=True)
+
+    @pa.check("campaign_id", name="campaign_id_not_null", ignore_na=False)
+    def campaign_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _present(data)
+
+    @pa.check("campaign_id", name="campaign_id_unique", ignore_na=False)
+    def campaign_id_unique(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return _unique(data)
+
+    @pa.dataframe_check(name="metrics_non_negative")
+    def metrics_non_negative(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        metrics = ["impressions", "clicks", "conversions", "spend", "revenue"]
+        return data.lazyframe.select(pl.all_horizontal([(pl.col(m) >= 0).fill_null(True) for m in metrics]))
+
+    @pa.dataframe_check(name="clicks_within_impressions")
+    def clicks_within_impressions(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("clicks") <= pl.col("impressions")).fill_null(True))
+
+    @pa.dataframe_check(name="conversions_within_clicks")
+    def conversions_within_clicks(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("conversions") <= pl.col("clicks")).fill_null(True))
+
+    @pa.dataframe_check(name="dates_ordered")
+    def dates_ordered(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select((pl.col("end_date") >= pl.col("start_date")).fill_null(True))
+
+
+CONTRACTS: dict[str, type[_Contract]] = {
+    "orders": OrdersContract,
+    "inventory_movements": InventoryMovementsContract,
+    "products": ProductsContract,
+    "customers": CustomersContract,
+    "campaign_performance": CampaignPerformanceContract,
+}
