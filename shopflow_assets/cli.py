@@ -18,6 +18,12 @@ def main(argv: list[str] | None = None) -> int:
     add_generate_parser(sub)
     summary = sub.add_parser("summary", help="print rows per table and day, rejects and files read")
     summary.add_argument("--db", help="DuckDB file (default: $SHOPFLOW_DUCKDB_PATH or data/warehouse/)")
+    quality = sub.add_parser(
+        "quality-report", help="one day's silver quality: scores, rules, failing records, alerts, trend"
+    )
+    quality.add_argument("--date", required=True, help="business date, YYYY-MM-DD")
+    quality.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    quality.add_argument("--db", help="DuckDB file (default: $SHOPFLOW_DUCKDB_PATH or data/warehouse/)")
     args = parser.parse_args(argv)
     if args.command == "generate":
         return run_generate(args)
@@ -25,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         from shopflow_assets.summary import print_summary
 
         return print_summary(duckdb_path(args.db))
+    if args.command == "quality-report":
+        from shopflow_assets.reports.quality import print_quality_report
+
+        return print_quality_report(duckdb_path(args.db), args.date, as_json=args.json)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -3,11 +3,12 @@
 import dagster as dg
 
 from shopflow_assets.assets.bronze import bronze_assets
-from shopflow_assets.assets.silver import silver_assets
+from shopflow_assets.assets.silver import silver_assets, silver_checks
 from shopflow_assets.resources import LandingZoneResource, QualityRulesResource, WarehouseResource
 
 defs = dg.Definitions(
     assets=[*bronze_assets, *silver_assets],
+    asset_checks=silver_checks,
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),

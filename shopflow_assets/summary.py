@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from shopflow_assets.readers.base import ident
 from shopflow_assets.resources import connect
 from shopflow_assets.sources import SOURCES
 from shopflow_assets.warehouse.schema import bronze_table
@@ -51,6 +52,7 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
     ).fetchall()
     parts = [
         _grid("Bronze rows per day", ["day", *sources], [*by_day, *totals]),
+        _silver(con),
         _grid("Quarantined records", ["source", "layer", "rule", "records"], rejected),
         _grid("Rejected files", ["source", "day", "file", "reason"], bad_files)
         if bad_files
@@ -62,6 +64,39 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
         ),
     ]
     return "\n\n".join(parts)
+
+
+def _silver(con: duckdb.DuckDBPyConnection) -> str:
+    """Per silver table: rows, rejected, flagged, duplicates removed and quality score (latest runs)."""
+    from shopflow_assets.assets.silver.tables import SILVER_TABLES
+
+    existing = {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'silver'").fetchall()}  # fmt: skip
+    if not existing or not con.execute("SELECT count(*) FROM meta.quality_scores").fetchone()[0]:
+        return "Silver: not built yet"
+    scores = dict(
+        (t, (checked, passing, rejected, flagged, dups))
+        for t, checked, passing, rejected, flagged, dups in con.execute(
+            """SELECT table_name, sum(rows_checked), sum(rows_passing), sum(rows_rejected), sum(rows_flagged),
+                      sum(duplicates_removed)
+               FROM (SELECT * FROM meta.quality_scores
+                     QUALIFY row_number() OVER (PARTITION BY table_name, partition_date
+                                                ORDER BY evaluated_at DESC) = 1)
+               GROUP BY 1"""
+        ).fetchall()
+    )
+    rows = []
+    for name in SILVER_TABLES:
+        if name not in existing or name not in scores:
+            continue
+        checked, passing, rejected, flagged, dups = scores[name]
+        (n, days) = con.execute(
+            f"SELECT count(*), count(DISTINCT _partition_date) FROM silver.{ident(name)}"
+        ).fetchone()
+        rows.append((name, days, n, rejected, flagged, dups, f"{passing / checked:.2%}" if checked else ""))
+    return _grid(
+        "Silver tables", ["table", "days", "rows", "rejected", "flagged", "duplicates", "quality"], rows
+    )
 
 
 def print_summary(database: Path) -> int:

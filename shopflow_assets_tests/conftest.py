@@ -103,4 +103,55 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     with connect(warehouse) as con:
         for spec in SOURCES.values():
             load_bronze(con, spec, landing, GENERATED_START, end, "generated-run")
+    last = (end - timedelta(days=1)).isoformat()
+    assert materialize("group:silver", landing, warehouse, GENERATED_START.isoformat(), last).success
     return landing, warehouse, manifest
+
+
+def materialize(
+    selection: str,
+    landing: Path,
+    warehouse: Path,
+    start: str,
+    end: str | None = None,
+    rules: Path | None = None,
+    raise_on_error: bool = True,
+    check: str | None = None,
+):
+    """A real in-process Dagster run of the code location's assets over one partition or a range
+    (as one single-run backfill would), against a temp landing folder and warehouse."""
+    import dagster as dg
+
+    from shopflow_assets.definitions import defs
+    from shopflow_assets.resources import LandingZoneResource, QualityRulesResource, WarehouseResource
+
+    tags = {}
+    if end and end != start:
+        tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    assets = [*defs.assets, *defs.asset_checks]
+    resources = {
+        "warehouse": WarehouseResource(path=str(warehouse)),
+        "landing": LandingZoneResource(path=str(landing)),
+        "quality": QualityRulesResource(path=str(rules) if rules else None),
+    }
+    chosen = dg.AssetSelection.from_coercible(selection)
+    if check:  # one check of the selected asset, on its own, as "Execute check" in the UI
+        from shopflow_assets.partitions import daily_partitions
+
+        key = dg.AssetKey.from_user_string(selection)
+        job = dg.define_asset_job("checks_only", selection=dg.AssetSelection.checks(dg.AssetCheckKey(key, check)),
+                                  partitions_def=daily_partitions)  # fmt: skip
+        scoped = dg.Definitions(
+            assets=defs.assets, asset_checks=defs.asset_checks, jobs=[job], resources=resources
+        )
+        return scoped.resolve_job_def("checks_only").execute_in_process(
+            tags={"dagster/partition": start}, raise_on_error=raise_on_error
+        )
+    return dg.materialize(
+        assets,
+        selection=chosen,
+        partition_key=None if tags else start,
+        tags=tags,
+        raise_on_error=raise_on_error,
+        resources=resources,
+    )

@@ -39,12 +39,15 @@ def test_silver_assets_depend_on_their_sources_and_carry_blocking_checks() -> No
         node = graph.get(dg.AssetKey(["silver", name]))
         assert node.group_name == "silver"
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
-        specs = {c.name: c for c in defs.get_assets_def(node.key).check_specs}
-        assert {n: c.blocking for n, c in specs.items()} == {
-            "critical_rules": True,
-            "quality_rules": False,
-            "reconciliation": True,
-        }
+        specs = {c.name: c.blocking for c in defs.get_assets_def(node.key).check_specs}
+        assert specs == {"critical_rules": True, "quality_rules": False}
+    reconciliation = {
+        spec.asset_key.path[1]: spec.blocking
+        for checks in defs.asset_checks
+        for spec in checks.check_specs
+        if spec.name == "reconciliation"
+    }
+    assert reconciliation == dict.fromkeys(SILVER_TABLES, True)
 
 
 def test_importing_the_code_location_does_no_data_io(tmp_path) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import duckdb
 import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
+
+from shopflow_assets.quality.contracts import CONTRACTS
+from shopflow_assets.readers.base import ident
 
 FAILURE_SCHEMA = {"_row_id": pl.Int64, "rule_id": pl.String, "column_name": pl.String, "value": pl.String}
 
@@ -65,3 +69,33 @@ def contract_rule_ids(contract: type[pa.DataFrameModel]) -> set[str]:
         if not column.nullable:
             ids.add(f"{name}_not_null")
     return ids
+
+
+def validate_candidates(
+    con: duckdb.DuckDBPyConnection, candidates: str, failures: str, table: str, extra_columns: tuple[str, ...]
+) -> None:
+    """Validate `candidates` (with a `_row_id`) one `_partition_date` at a time against the table's
+    contract, so no more than one partition is in memory; failures are appended to `failures`."""
+    contract = CONTRACTS[table]
+    select = ["_row_id"]
+    for name, dtype in validation_columns(contract).items():
+        select.append(
+            f"CAST({ident(name)} AS DOUBLE) AS {ident(name)}" if dtype == pl.Float64 else ident(name)
+        )
+    select += [ident(c) for c in extra_columns if ident(c) not in select]
+    query = f"SELECT {', '.join(select)} FROM {candidates} WHERE _partition_date = ?"
+    days = [
+        d for (d,) in con.execute(f"SELECT DISTINCT _partition_date FROM {candidates} ORDER BY 1").fetchall()
+    ]
+    for day in days:
+        frame = pl.from_arrow(con.sql(query, params=[day]).to_arrow_table())  # via Arrow: no string copies
+        found = find_failures(frame, contract).select(list(FAILURE_SCHEMA))
+        if found.height:
+            con.register("_failures_frame", found)
+            con.execute(f"INSERT INTO {failures} SELECT * FROM _failures_frame")
+            con.unregister("_failures_frame")
+
+
+def undeclared_rules(table: str, configured: set[str]) -> set[str]:
+    """Rules the contract reports but rules.yaml does not configure, and the other way round."""
+    return contract_rule_ids(CONTRACTS[table]) ^ configured

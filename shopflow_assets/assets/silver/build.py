@@ -7,22 +7,18 @@ rows, removed duplicates and quality results are swapped in one transaction.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from types import ModuleType
 
 import duckdb
-import polars as pl
 
 from shopflow_assets.assets.silver.tables import SilverTable
 from shopflow_assets.quality.config import SEVERITY_ORDER, QualityConfig
-from shopflow_assets.quality.contracts import CONTRACTS, RULE_NAMES
-from shopflow_assets.quality.validate import (
-    FAILURE_SCHEMA,
-    contract_rule_ids,
-    find_failures,
-    validation_columns,
-)
+from shopflow_assets.quality.rules import RULE_NAMES
 from shopflow_assets.readers.base import ident, sql_str
 
 LAYER = "silver"
@@ -109,56 +105,47 @@ def _window_sql(column: str, start: date, end: date) -> str:
 def _stage_candidates(con: duckdb.DuckDBPyConnection, table: SilverTable, start: date, end: date) -> None:
     con.execute(TITLE_CASE_MACRO)
     first = HISTORY_START if table.snapshot else start
+    # Row ids from the temp table's own rowid: row_number() OVER () over the joined candidates
+    # costs more than the whole query.
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _sv_cand AS "
-        f"SELECT row_number() OVER () AS _row_id, * FROM ({table.candidates(first, end)})"
+        f"SELECT *, NULL::BIGINT AS _row_id FROM ({table.candidates(first, end)})"
     )
-    # Duplicate keys within a day: the latest record wins (latest file, then latest record).
+    con.execute("UPDATE _sv_cand SET _row_id = rowid")
+    # Duplicate keys within a day: the latest record wins (latest file, then latest record). Only
+    # the keys that repeat are ranked, which spares a sort of every candidate.
     key = ident(table.key)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sv_dups AS
+        WITH repeated AS (SELECT _partition_date, {key} FROM _sv_cand WHERE {key} IS NOT NULL
+                          GROUP BY ALL HAVING count(*) > 1)
         SELECT * FROM (
             SELECT _row_id, {key} AS record_key, _partition_date, _source_file, _record_number,
                    first_value(_source_file) OVER w AS kept_file,
                    first_value(_record_number) OVER w AS kept_record_number,
                    row_number() OVER w AS rank
-            FROM _sv_cand WHERE {key} IS NOT NULL
+            FROM _sv_cand SEMI JOIN repeated USING (_partition_date, {key})
             WINDOW w AS (PARTITION BY _partition_date, {key} ORDER BY _source_file DESC, _record_number DESC))
         WHERE rank > 1"""
     )
     con.execute("DELETE FROM _sv_cand WHERE _row_id IN (SELECT _row_id FROM _sv_dups)")
 
 
-def _validate(con: duckdb.DuckDBPyConnection, table: SilverTable) -> None:
-    """Pandera over one day of candidates at a time; failures land in _sv_fail."""
-    contract = CONTRACTS[table.name]
-    select = ["_row_id"]
-    for name, dtype in validation_columns(contract).items():
-        select.append(
-            f"CAST({ident(name)} AS DOUBLE) AS {ident(name)}" if dtype == pl.Float64 else ident(name)
-        )
-    select += [ident(c) for c in table.extra_columns if c not in select]
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _sv_fail "
-        "(_row_id BIGINT, rule_id VARCHAR, column_name VARCHAR, value VARCHAR)"
-    )
-    days = [d for (d,) in con.execute("SELECT DISTINCT _partition_date FROM _sv_cand ORDER BY 1").fetchall()]
-    for day in days:
-        frame = con.sql(
-            f"SELECT {', '.join(select)} FROM _sv_cand WHERE _partition_date = ? ORDER BY _row_id",
-            params=[day],
-        ).pl()
-        failures = find_failures(frame, contract).select(list(FAILURE_SCHEMA))
-        if failures.height:
-            con.register("_sv_fail_frame", failures)
-            con.execute("INSERT INTO _sv_fail SELECT * FROM _sv_fail_frame")
-            con.unregister("_sv_fail_frame")
+def _import_validation() -> Future[ModuleType]:
+    """Pandera and polars take ~0.5 s to import; do it on a thread while DuckDB stages candidates
+    (DuckDB releases the GIL), so the first run of a process does not pay for it in series."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-validation")
+    future = pool.submit(importlib.import_module, "shopflow_assets.quality.validate")
+    pool.shutdown(wait=False)
+    return future
 
 
-def _route(con: duckdb.DuckDBPyConnection, table: SilverTable, config: QualityConfig) -> None:
+def _route(
+    con: duckdb.DuckDBPyConnection, table: SilverTable, config: QualityConfig, validation: ModuleType
+) -> None:
     """Per record: rejected (any reject rule failed) or kept with the ids of its flag rules."""
     settings = config.rules(table.name)
-    unknown = contract_rule_ids(CONTRACTS[table.name]) ^ set(settings)
+    unknown = validation.undeclared_rules(table.name, set(settings))
     if unknown:
         raise QualityRulesError(
             f"rules.yaml and the {table.name} contract disagree on rules: {', '.join(sorted(unknown))}"
@@ -304,9 +291,13 @@ def build_silver(
     publish: Publisher,
 ) -> SilverBuild:
     """Build silver for [start, end): stage, deduplicate, validate, route, then swap atomically."""
+    validation = _import_validation()
     _stage_candidates(con, table, start, end)
-    _validate(con, table)
-    _route(con, table, config)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _sv_fail (_row_id BIGINT, rule_id VARCHAR, column_name VARCHAR, value VARCHAR)"
+    )
+    validation.result().validate_candidates(con, "_sv_cand", "_sv_fail", table.name, table.extra_columns)
+    _route(con, table, config, validation.result())
     scores, rules = _outcomes(con, table, config, start, end)
     at = _now()
     in_window = _window_sql("c._partition_date", start, end)

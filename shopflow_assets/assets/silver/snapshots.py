@@ -137,8 +137,8 @@ def publish_customers(
         con,
         "customer_id_map",
         """SELECT day AS _partition_date, source_system, source_id, customer_key, is_survivor,
-                  _first_seen AS first_seen, _partition_date AS _delivered_on, _source_file, _record_number,
-                  ? AS _run_id, ?::TIMESTAMP AS _processed_at
+                  _first_seen AS first_seen, _flags, _partition_date AS _delivered_on, _source_file,
+                  _record_number, ? AS _run_id, ?::TIMESTAMP AS _processed_at
            FROM _cm_members""",
         params,
         start,

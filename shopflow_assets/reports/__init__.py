@@ -1,0 +1,1 @@
+"""Read-only reports over the warehouse, printed by the `shopflow` command."""
