@@ -117,6 +117,7 @@ def materialize(
     rules: Path | None = None,
     raise_on_error: bool = True,
     check: str | None = None,
+    instance=None,
 ):
     """A real in-process Dagster run of the code location's assets over one partition or a range
     (as one single-run backfill would), against a temp landing folder and warehouse."""
@@ -154,4 +155,5 @@ def materialize(
         tags=tags,
         raise_on_error=raise_on_error,
         resources=resources,
+        instance=instance,
     )

@@ -1,9 +1,9 @@
 """The day's failing records: rejected ones from quarantine and flagged ones still in silver.
 
 Rejected records carry their reason (rule, name and failing value) in quarantine. Flagged records
-keep only the rule ids in `_flags`, so the value that failed is read back from the table's
-candidates (the standardised records the rules judged), joined on the record's source file and
-record number.
+keep only the rule ids in `_flags`, so the value that failed is read back from the silver row, or,
+where the ledger does not hold the column (customers: the id map), from the table's candidates (the
+standardised records the rules judged), joined on the record's source file and record number.
 """
 
 from __future__ import annotations
@@ -64,47 +64,74 @@ def rule_columns(table: str) -> dict[str, tuple[str, ...]]:
     return {**columns, **FRAME_RULE_COLUMNS.get(table, {})}
 
 
-def _value_expr(rules: dict[str, tuple[str, ...]], available: set[str]) -> str:
+def _value_expr(rules: dict[str, tuple[str, ...]], sources: dict[str, str]) -> str:
+    """CASE over the flagged rule: 'column = value' for each column it reads, from the alias in
+    `sources` (column -> f for the ledger row, cand for the candidate record)."""
     whens = []
     for rule, cols in sorted(rules.items()):
-        parts = [f"'{c} = ' || coalesce(cand.{ident(c)}::VARCHAR, 'null')" for c in cols if c in available]
+        parts = [
+            f"'{c} = ' || coalesce({sources[c]}.{ident(c)}::VARCHAR, 'null')" for c in cols if c in sources
+        ]
         if parts:
             whens.append(f"WHEN {sql_str(rule)} THEN concat_ws(', ', {', '.join(parts)})")
-    return f"CASE f.rule {' '.join(whens)} END" if whens else "NULL::VARCHAR"
+    return f"CASE f._qr_rule {' '.join(whens)} END" if whens else "NULL::VARCHAR"
 
 
-def _ledger_exists(con: duckdb.DuckDBPyConnection, table: SilverTable) -> bool:
-    (n,) = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'silver' AND table_name = ? "
-        "AND column_name = '_flags'",
-        [table.ledger_table],
-    ).fetchone()
-    return n > 0
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
+    return {
+        c
+        for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+
+
+def _candidates(con: duckdb.DuckDBPyConnection, table: SilverTable, day: date) -> tuple[str, set[str]] | None:
+    """The day's candidate records and their columns, or None when they cannot be read here.
+
+    Only needed where the ledger does not hold the rule's columns (the customer master's ledger is
+    the id map). Candidates may depend on what the build stages (macros, lookup views); if they do
+    not bind read-only here, the report shows no value rather than failing."""
+    try:
+        from shopflow_assets.assets.silver.build import TITLE_CASE_MACRO
+
+        con.execute(TITLE_CASE_MACRO)
+        sql = table.candidates(day, day + timedelta(days=1))
+        return sql, set(con.sql(f"SELECT * FROM ({sql}) LIMIT 0").columns)
+    except (ImportError, duckdb.Error):
+        return None
 
 
 def _insert_flagged(con: duckdb.DuckDBPyConnection, table: SilverTable, day: date) -> None:
-    """The table's ledger rows of the day with non-empty _flags, one row per flagged rule."""
+    """The table's ledger rows of the day with non-empty _flags, one row per flagged rule, with the
+    values of the columns that rule reads: from the ledger row, else from the candidate record."""
+    ledger = _columns(con, "silver", table.ledger_table)
+    if "_flags" not in ledger:
+        return
     delivered = "AND _delivered_on = _partition_date" if table.snapshot else ""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _qr_flagged AS
-        SELECT {ident(table.key)}::VARCHAR AS record_key, _source_file, _record_number, unnest(_flags) AS rule
-        FROM silver.{ident(table.ledger_table)}
+        SELECT unnest(_flags) AS _qr_rule, * FROM silver.{ident(table.ledger_table)}
         WHERE _partition_date = ? {delivered} AND len(_flags) > 0""",
         [day],
     )
     (n,) = con.execute("SELECT count(*) FROM _qr_flagged").fetchone()
     if not n:
         return
-    from shopflow_assets.assets.silver.build import TITLE_CASE_MACRO  # the candidates SQL uses it
-
-    con.execute(TITLE_CASE_MACRO)
-    candidates = table.candidates(day, day + timedelta(days=1))
-    available = set(con.sql(f"SELECT * FROM ({candidates}) LIMIT 0").columns)
+    rules = rule_columns(table.name)
+    sources = {c: "f" for c in ledger}
+    join = ""
+    needed = {c for cols in rules.values() for c in cols}
+    if needed - ledger and (found := _candidates(con, table, day)) is not None:
+        sql, columns = found
+        sources |= {c: "cand" for c in (needed - ledger) & columns}
+        join = f"LEFT JOIN ({sql}) cand USING (_source_file, _record_number)"
     con.execute(
         f"""INSERT INTO _qr_failing
-        SELECT ?, 'flagged', f.record_key, f.rule, {_value_expr(rule_columns(table.name), available)},
+        SELECT ?, 'flagged', f.{ident(table.key)}::VARCHAR, f._qr_rule, {_value_expr(rules, sources)},
                f._source_file, f._record_number
-        FROM _qr_flagged f LEFT JOIN ({candidates}) cand USING (_source_file, _record_number)""",
+        FROM _qr_flagged f {join}""",
         [table.name],
     )
 
@@ -121,8 +148,7 @@ def failing_records(con: duckdb.DuckDBPyConnection, day: date, table_order: list
         [day],
     )
     for table in SILVER_TABLES.values():
-        if _ledger_exists(con, table):
-            _insert_flagged(con, table, day)
+        _insert_flagged(con, table, day)
     rows = con.execute(
         """SELECT f.table_name, f.status, f.record_key, f.rule, r.severity, f.detail
         FROM _qr_failing f LEFT JOIN _qr_results r ON r.table_name = f.table_name AND r.rule_id = f.rule

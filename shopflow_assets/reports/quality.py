@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 
+from shopflow_assets import resources
 from shopflow_assets.assets.silver.tables import SILVER_TABLES
 from shopflow_assets.quality.config import SEVERITY_ORDER
 from shopflow_assets.reports.failing import FailingRecord, failing_records
@@ -36,13 +37,24 @@ SCORE_RULE = "quality_score"
 
 TABLE_ORDER = list(SILVER_TABLES)
 SEVERITIES = sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__)
-# Registry order for tables, then any table the code no longer knows, by name.
-ORDER_TABLE = "list_position(getvariable('qr_tables'), table_name) NULLS LAST, table_name"
 ORDER_SEVERITY = "list_position(getvariable('qr_severities'), severity) NULLS LAST"
 
 
+def _by_table(column: str = "table_name") -> str:
+    """ORDER BY terms: registry order, then any table the code no longer knows, by name."""
+    return f"list_position(getvariable('qr_tables'), {column}) NULLS LAST, {column}"
+
+
+# Another process holding the write lock: connect() raises duckdb's IOException, or, where it waits
+# for the lock first, its own WarehouseLockedError. Either is one line for the user, not a traceback.
+LOCKED_ERRORS: tuple[type[Exception], ...] = (
+    duckdb.IOException,
+    getattr(resources, "WarehouseLockedError", duckdb.IOException),
+)
+
+
 class NoQualityData(Exception):
-    """Nothing to report: no warehouse, no meta tables, or no quality results for the day."""
+    """Nothing to report: no meta tables yet, or no quality scores for the day."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +186,7 @@ def _tables(con: duckdb.DuckDBPyConnection, day: date) -> list[TableScore]:
         FROM _qr_scores c LEFT JOIN _qr_scores p
           ON p.table_name = c.table_name AND p.partition_date = c.partition_date - 1
         WHERE c.partition_date = ?
-        ORDER BY {ORDER_TABLE.replace("table_name", "c.table_name")}""",
+        ORDER BY {_by_table("c.table_name")}""",
         [day],
     ).fetchall()
     return [TableScore(*r) for r in rows]
@@ -187,7 +199,7 @@ def _rules(con: duckdb.DuckDBPyConnection) -> list[RuleResult]:
         f"""SELECT table_name, rule_id, rule_name, rows_checked, passed, failed,
                    passed / NULLIF(rows_checked, 0), failure_rate, threshold, breached, severity, action
         FROM _qr_results WHERE rows_checked > 0 OR failed > 0 OR breached
-        ORDER BY {ORDER_TABLE}, action = 'check', {ORDER_SEVERITY}, rule_id"""
+        ORDER BY {_by_table()}, action = 'check', {ORDER_SEVERITY}, rule_id"""
     ).fetchall()
     return [RuleResult(*r) for r in rows]
 
@@ -203,7 +215,7 @@ def _alerts(con: duckdb.DuckDBPyConnection, day: date) -> list[Alert]:
             SELECT ?, table_name, ?, 'quality_score', min_quality_score, quality_score,
                    rows_checked - rows_passing, rows_checked, NULL
             FROM _qr_scores WHERE partition_date = ? AND quality_score < min_quality_score)
-        ORDER BY {ORDER_SEVERITY}, {ORDER_TABLE}, kind = 'quality_score' DESC, rule_id""",
+        ORDER BY {ORDER_SEVERITY}, {_by_table()}, kind = 'quality_score', rule_id""",
         [SCORE_ALERT_SEVERITY, SCORE_RULE, day],
     ).fetchall()
     alerts = []
@@ -305,7 +317,7 @@ def print_quality_report(database: Path, day: str, as_json: bool = False) -> int
     except NoQualityData as exc:
         print(exc, file=sys.stderr)
         return 1
-    except duckdb.IOException as exc:  # e.g. a run holds the write lock
+    except LOCKED_ERRORS as exc:
         print(f"Cannot open the warehouse at {database}: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     if as_json:

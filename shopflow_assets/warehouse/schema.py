@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS meta.quality_results (
     action VARCHAR NOT NULL, rows_checked BIGINT NOT NULL, failed BIGINT NOT NULL,
     passed BIGINT NOT NULL, failure_rate DOUBLE NOT NULL, threshold DOUBLE NOT NULL,
     breached BOOLEAN NOT NULL, evaluated_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.alerts (
+    raised_at TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, run_id VARCHAR, job_name VARCHAR,
+    partitions VARCHAR, asset_key VARCHAR, summary VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.quality_scores (
     run_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, partition_date DATE NOT NULL,
     rows_checked BIGINT NOT NULL, rows_passing BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,

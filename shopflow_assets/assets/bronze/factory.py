@@ -12,6 +12,9 @@ from shopflow_assets.sources import SOURCES, SourceSpec
 from shopflow_assets.warehouse.schema import bronze_columns, bronze_table
 
 WRITER_POOL = "duckdb_writer"
+# Transient trouble (a file still being copied, a lock held past the resource's wait) gets two
+# more tries with backoff; a failure that survives them fails the run with the partition named.
+TRANSIENT_RETRIES = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 CHECK_FILES_READABLE = "files_readable"
 CHECK_HAS_DATA = "partition_has_data"
 
@@ -59,6 +62,7 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb", spec.format},
         pool=WRITER_POOL,
+        retry_policy=TRANSIENT_RETRIES,
         check_specs=[
             dg.AssetCheckSpec(
                 CHECK_FILES_READABLE, asset=key, description="Every landing file could be read."
@@ -77,7 +81,10 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         start, end = partition_window(context)
         with warehouse.connect() as con:
-            result = load_bronze(con, spec, landing.root, start, end, context.run_id)
+            try:
+                result = load_bronze(con, spec, landing.root, start, end, context.run.run_id)
+            except Exception as exc:
+                raise RuntimeError(f"bronze/{spec.name} for {start} .. {end}: {exc}") from exc
             preview = con.execute(
                 f"SELECT * EXCLUDE (_file_sha256, _run_id) FROM {bronze_table(spec)} "
                 "WHERE _partition_date >= ? AND _partition_date < ? LIMIT 5",

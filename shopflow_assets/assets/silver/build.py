@@ -16,10 +16,11 @@ from types import ModuleType
 
 import duckdb
 
-from shopflow_assets.assets.silver.tables import SilverTable
+from shopflow_assets.assets.silver.tables import LOOKUP_COLUMNS, SilverTable
 from shopflow_assets.quality.config import SEVERITY_ORDER, QualityConfig
 from shopflow_assets.quality.rules import RULE_NAMES
 from shopflow_assets.readers.base import ident, sql_str
+from shopflow_assets.sources import SOURCES
 
 LAYER = "silver"
 HISTORY_START = date(1970, 1, 1)
@@ -102,8 +103,26 @@ def _window_sql(column: str, start: date, end: date) -> str:
     return f"{column} >= DATE {sql_str(start.isoformat())} AND {column} < DATE {sql_str(end.isoformat())}"
 
 
+def _lookup_views(con: duckdb.DuckDBPyConnection, table: SilverTable) -> None:
+    existing = {
+        n
+        for (n,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'silver'"
+        ).fetchall()
+    }
+    for dep in table.silver_deps:
+        columns = LOOKUP_COLUMNS[dep]
+        source = (
+            f"SELECT {', '.join(ident(c) for c in columns)} FROM silver.{ident(dep)}"
+            if dep in existing
+            else f"SELECT {', '.join(f'NULL::{t} AS {ident(c)}' for c, t in columns.items())} WHERE false"
+        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW lookup_{dep} AS {source}")
+
+
 def _stage_candidates(con: duckdb.DuckDBPyConnection, table: SilverTable, start: date, end: date) -> None:
     con.execute(TITLE_CASE_MACRO)
+    _lookup_views(con, table)
     first = HISTORY_START if table.snapshot else start
     # Row ids from the temp table's own rowid: row_number() OVER () over the joined candidates
     # costs more than the whole query.
@@ -301,7 +320,17 @@ def build_silver(
     scores, rules = _outcomes(con, table, config, start, end)
     at = _now()
     in_window = _window_sql("c._partition_date", start, end)
-    raw = "coalesce(" + ", ".join(f"to_json(b{i})::VARCHAR" for i in range(len(table.bronze))) + ")"
+    # The original record: the delivered fields of its bronze row, without the run's lineage.
+    raw = (
+        "coalesce("
+        + ", ".join(
+            "to_json(struct_pack("
+            + ", ".join(f"{ident(c.name)} := b{i}.{ident(c.name)}" for c in SOURCES[b].all_columns)
+            + "))::VARCHAR"
+            for i, b in enumerate(table.bronze)
+        )
+        + ")"
+    )
     joins = " ".join(
         f"LEFT JOIN bronze.{ident(b)} b{i} ON b{i}._source_file = c._source_file "
         f"AND b{i}._record_number = c._record_number"

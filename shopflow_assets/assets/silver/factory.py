@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import duckdb
 
-from shopflow_assets.assets.bronze.factory import WRITER_POOL
+from shopflow_assets.alerts import Alert, post_to_slack, record
+from shopflow_assets.assets.bronze.factory import TRANSIENT_RETRIES, WRITER_POOL
 from shopflow_assets.assets.silver.reconcile import Reconciliation, reconcile
 from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable
 from shopflow_assets.metadata import markdown_table, table_schema
@@ -121,6 +122,24 @@ def _record_reconciliation(
     )  # fmt: skip
 
 
+def _alert_failed_blocking_checks(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    job_name: str,
+    table: SilverTable,
+    checks: Sequence[dg.AssetCheckResult],
+    partitions: str,
+) -> None:
+    for check in checks:
+        if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
+            alert = Alert(
+                kind="quality_check", run_id=run_id, job_name=job_name, partitions=partitions,
+                asset_key=f"silver/{table.name}", summary=f"{check.check_name}: {check.description}",
+            )  # fmt: skip
+            record(con, alert)
+            post_to_slack(alert)
+
+
 def _table_metadata(con: duckdb.DuckDBPyConnection, name: str, start: date, end: date) -> dict:
     table = f"silver.{ident(name)}"
     window = [start, end]
@@ -176,14 +195,25 @@ def _materialize(
     from shopflow_assets.assets.silver.snapshots import publish_customers, publish_products
 
     start, end = partition_window(context)
-    config = quality.load()
+    from shopflow_assets.quality.config import QualityConfigError
+
+    try:
+        config = quality.load()
+    except QualityConfigError as exc:  # not transient: retrying cannot fix a bad rules file
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
     publish = {"products": publish_products, "customers": publish_customers}.get(table.name) or publish_rows(
         table.name
     )
     with warehouse.connect() as con:
         ensure_schema(con)
-        build = build_silver(con, table, config, start, end, context.run_id, publish)
+        try:
+            build = build_silver(con, table, config, start, end, context.run.run_id, publish)
+        except Exception as exc:
+            raise RuntimeError(f"silver/{table.name} for {start} .. {end}: {exc}") from exc
         checks = _rule_checks(table, build)
+        _alert_failed_blocking_checks(
+            con, context.run.run_id, context.run.job_name, table, checks, f"{start}..{end}"
+        )
         outputs = CUSTOMER_OUTPUTS if table.name == "customers" else (table.name,)
         metadata = {name: _table_metadata(con, name, start, end) for name in outputs}
     for check in checks:
@@ -223,6 +253,7 @@ def build_silver_asset(table: SilverTable) -> dg.AssetsDefinition:
         check_specs=_check_specs(table),
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WRITER_POOL,
+        retry_policy=TRANSIENT_RETRIES,
     )
     def _silver(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, quality: QualityRulesResource
@@ -240,6 +271,7 @@ def build_reconciliation_check(table: SilverTable) -> dg.AssetChecksDefinition:
         asset=_key(table.name),
         name=CHECK_RECONCILIATION,
         blocking=True,
+        pool=WRITER_POOL,
         partitions_def=daily_partitions,
         description="bronze rows = silver rows + quarantined rows + removed duplicates, per partition.",
     )
@@ -250,9 +282,13 @@ def build_reconciliation_check(table: SilverTable) -> dg.AssetChecksDefinition:
         start, end = date.fromisoformat(keys.start), date.fromisoformat(keys.end) + timedelta(days=1)
         with warehouse.connect(read_only=True) as con:
             rows = reconcile(con, table, start, end)
+        result = _reconciliation_result(table, rows)
         with warehouse.connect() as con:
             _record_reconciliation(con, table, rows, context.run.run_id)
-        return _reconciliation_result(table, rows)
+            _alert_failed_blocking_checks(
+                con, context.run.run_id, context.run.job_name, table, [result], f"{keys.start}..{keys.end}"
+            )
+        return result
 
     return _reconciliation
 

@@ -50,6 +50,14 @@ def _lower(expr: str) -> str:
 
 LINEAGE = "_partition_date, _source_file, _record_number"
 
+# Other silver tables the candidates look up, as `lookup_<name>` views with just these columns.
+# Before the first build of a lookup table the view is empty, so orders that arrive before any
+# catalog or customer file are kept and flagged as unknown instead of failing the run.
+LOOKUP_COLUMNS: dict[str, dict[str, str]] = {
+    "customer_id_map": {"source_id": "VARCHAR", "customer_key": "VARCHAR", "_partition_date": "DATE"},
+    "products": {"product_id": "VARCHAR", "_partition_date": "DATE"},
+}
+
 
 def orders_candidates(start: date, end: date) -> str:
     # Known products and customers are looked up in the same day's silver snapshots, so a
@@ -64,9 +72,9 @@ def orders_candidates(start: date, end: date) -> str:
            p.product_id IS NOT NULL AS _chk_product_known,
            o._partition_date, o._source_file, o._record_number
     FROM bronze.orders o
-    LEFT JOIN silver.customer_id_map m
+    LEFT JOIN lookup_customer_id_map m
            ON m.source_id = {_text("o.customer_id")} AND m._partition_date = o._partition_date
-    LEFT JOIN (SELECT DISTINCT product_id, _partition_date FROM silver.products p WHERE {_window("p", start, end)}) p
+    LEFT JOIN (SELECT DISTINCT product_id, _partition_date FROM lookup_products p WHERE {_window("p", start, end)}) p
            ON p.product_id = {_text("o.product_id")} AND p._partition_date = o._partition_date
     WHERE {_window("o", start, end)}"""
 
@@ -78,7 +86,7 @@ def inventory_candidates(start: date, end: date) -> str:
            i.update_timestamp, p.product_id IS NOT NULL AS _chk_product_known,
            i._partition_date, i._source_file, i._record_number
     FROM bronze.inventory i
-    LEFT JOIN (SELECT DISTINCT product_id, _partition_date FROM silver.products p WHERE {_window("p", start, end)}) p
+    LEFT JOIN (SELECT DISTINCT product_id, _partition_date FROM lookup_products p WHERE {_window("p", start, end)}) p
            ON p.product_id = {_text("i.product_id")} AND p._partition_date = i._partition_date
     WHERE {_window("i", start, end)}"""
 

@@ -1,0 +1,38 @@
+"""The run-failure sensor: every failed run becomes a row in meta.alerts (and a Slack post)."""
+
+import dagster as dg
+
+from shopflow_assets.alerts import Alert, partitions_of, post_to_slack, record
+from shopflow_assets.resources import WarehouseResource
+
+
+def _summary(context: dg.RunFailureSensorContext) -> str:
+    errors = [
+        f"{event.step_key}: {event.event_specific_data.error.message.strip().splitlines()[0]}"
+        for event in context.get_step_failure_events()
+        if event.event_specific_data and event.event_specific_data.error
+    ]
+    return "; ".join(errors) or (context.failure_event.message or "run failed")
+
+
+@dg.run_failure_sensor(
+    name="alert_on_run_failure",
+    description="Records every failed run in meta.alerts and posts it to SHOPFLOW_SLACK_WEBHOOK_URL when set.",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=10,
+)
+def alert_on_run_failure(context: dg.RunFailureSensorContext, warehouse: WarehouseResource) -> None:
+    run = context.dagster_run
+    alert = Alert(
+        kind="run_failure",
+        run_id=run.run_id,
+        job_name=run.job_name,
+        partitions=partitions_of(dict(run.tags)),
+        summary=_summary(context)[:2000],
+    )
+    # Short lock wait: if the next queued run holds the warehouse, this raises and the sensor
+    # evaluates the same failure again on its next tick (its cursor only moves on success).
+    with warehouse.connect(lock_timeout=20) as con:
+        record(con, alert)
+    post_to_slack(alert)
+    context.log.info(f"alert recorded for run {run.run_id}")

@@ -1,0 +1,146 @@
+"""File-arrival sensors, one per source, built from the registry.
+
+Each tick compares the landing folder with the cursor: files whose size and mtime are unchanged
+since they were last processed are skipped without reading them; a changed candidate is hashed,
+and only a new hash (a new file, or a corrected one) marks its day as affected. A file is taken
+only once complete: not a temp name, and either seen at the same size and mtime on the previous
+tick or untouched for SETTLE_SECONDS. One run is requested per affected day, covering the
+source's bronze asset and everything downstream of it, with a run_key built from the day and the
+exact set of file hashes, so repeated ticks and daemon restarts never launch the same work twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from shopflow_assets.landing import scan_source
+from shopflow_assets.partitions import daily_partitions
+from shopflow_assets.resources import LandingZoneResource
+from shopflow_assets.sources import SOURCES, SourceSpec
+
+SETTLE_SECONDS = 2.0
+# How often each sensor looks (seconds); part of the code location's shape, like the start date.
+INTERVAL_SECONDS = int(os.environ.get("SHOPFLOW_SENSOR_INTERVAL_SECONDS", "30"))
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    size: int
+    mtime_ns: int
+    sha256: str | None = None
+
+    def same_stat(self, other: Fingerprint | None) -> bool:
+        return other is not None and (self.size, self.mtime_ns) == (other.size, other.mtime_ns)
+
+
+def _load(cursor: str | None) -> tuple[dict[str, Fingerprint], dict[str, Fingerprint]]:
+    state = json.loads(cursor) if cursor else {}
+    done = {p: Fingerprint(*v) for p, v in state.get("done", {}).items()}
+    pending = {p: Fingerprint(*v) for p, v in state.get("pending", {}).items()}
+    return done, pending
+
+
+def _dump(done: dict[str, Fingerprint], pending: dict[str, Fingerprint]) -> str:
+    return json.dumps(
+        {
+            "done": {p: [f.size, f.mtime_ns, f.sha256] for p, f in sorted(done.items())},
+            "pending": {p: [f.size, f.mtime_ns] for p, f in sorted(pending.items())},
+        }
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run_key(source: str, partition: str, hashes: dict[str, str]) -> str:
+    files = hashlib.sha256(json.dumps(sorted(hashes.items())).encode()).hexdigest()[:16]
+    return f"{source}:{partition}:{files}"
+
+
+def evaluate(
+    spec: SourceSpec, landing: Path, cursor: str | None, now: float | None = None
+) -> tuple[list[dg.RunRequest], str, list[str]]:
+    """The run requests, the new cursor and the reasons files were passed over (pure: no Dagster
+    context, so it is easy to test and a bad file can only ever become a reason)."""
+    now = time.time() if now is None else now
+    done, pending = _load(cursor)
+    files, notes = scan_source(landing, spec)
+    valid_days = set(daily_partitions.get_partition_keys())
+    affected: set[str] = set()
+    next_pending: dict[str, Fingerprint] = {}
+    current: dict[str, tuple[str, Fingerprint]] = {}
+    for f in files:
+        rel = f.path.relative_to(landing).as_posix()
+        try:
+            stat = f.path.stat()
+            seen = Fingerprint(stat.st_size, stat.st_mtime_ns)
+            if seen.same_stat(done.get(rel)):
+                current[rel] = (f.partition_key, done[rel])
+                continue
+            settled = now - stat.st_mtime_ns / 1e9 >= SETTLE_SECONDS
+            if not (seen.same_stat(pending.get(rel)) or settled):
+                next_pending[rel] = seen
+                notes.append(f"{rel}: still being written (size or mtime changed since the last tick)")
+                continue
+            if f.partition_key not in valid_days:
+                notes.append(
+                    f"{rel}: {f.partition_key} is not a partition (yet): partitions run from "
+                    f"{daily_partitions.start:%Y-%m-%d} to the last complete day"
+                )
+                continue
+            fingerprint = Fingerprint(seen.size, seen.mtime_ns, _sha256(f.path))
+        except OSError as exc:  # vanished or unreadable between listing and reading: next tick
+            notes.append(f"{rel}: {exc.strerror or exc}")
+            continue
+        previous = done.get(rel)
+        if previous is None or previous.sha256 != fingerprint.sha256:
+            affected.add(f.partition_key)
+        current[rel] = (f.partition_key, fingerprint)
+
+    requests = []
+    for day in sorted(affected):
+        hashes = {rel: fp.sha256 or "" for rel, (d, fp) in current.items() if d == day}
+        requests.append(
+            dg.RunRequest(
+                run_key=run_key(spec.name, day, hashes),
+                partition_key=day,
+                tags={"shopflow/source": spec.name, "shopflow/files": str(len(hashes))},
+            )
+        )
+    new_done = {rel: fp for rel, (_, fp) in current.items()}
+    return requests, _dump(new_done, next_pending), notes
+
+
+def build_file_sensor(spec: SourceSpec) -> dg.SensorDefinition:
+    bronze = dg.AssetKey(["bronze", spec.name])
+
+    @dg.sensor(
+        name=f"{spec.name}_files",
+        description=f"Starts bronze and everything downstream for each day with new or changed {spec.name} files.",
+        target=dg.AssetSelection.assets(bronze).downstream(),
+        minimum_interval_seconds=INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+    )
+    def _sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource) -> dg.SensorResult:
+        requests, cursor, notes = evaluate(spec, landing.root, context.cursor)
+        for note in notes:
+            context.log.info(note)
+        skip = None if requests else "; ".join(notes) or f"no new or changed {spec.name} files"
+        return dg.SensorResult(run_requests=requests, cursor=cursor, skip_reason=skip)
+
+    return _sensor
+
+
+file_sensors: list[dg.SensorDefinition] = [build_file_sensor(spec) for spec in SOURCES.values()]

@@ -1,0 +1,120 @@
+"""Failed runs and failed blocking checks become meta.alerts rows and (when configured) Slack posts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from shopflow_assets.alerts import SLACK_ENV
+from shopflow_assets.resources import WarehouseResource, connect
+from shopflow_assets.sensors import alert_on_run_failure
+from shopflow_assets_tests.conftest import materialize, order_line, write_csv
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch):
+    """A local webhook endpoint that records what it receives."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv(SLACK_ENV, f"http://127.0.0.1:{server.server_port}/hook")
+    yield received
+    server.shutdown()
+
+
+def _failed_run(landing: Path, warehouse: Path, tmp_path: Path, instance) -> dg.ExecuteInProcessResult:
+    write_csv(landing / "orders" / "orders_2024-01-05.csv", [order_line("O1", day="2024-01-05")])
+    broken = tmp_path / "rules.yaml"
+    broken.write_text("thresholds: {critical: 0}\n")  # missing severities and tables: a config error
+    result = materialize(
+        "bronze/orders*",
+        landing,
+        warehouse,
+        "2024-01-05",
+        rules=broken,
+        raise_on_error=False,
+        instance=instance,
+    )
+    assert not result.success
+    return result
+
+
+def test_a_failed_run_is_recorded_and_posted(landing: Path, warehouse: Path, tmp_path: Path, slack) -> None:
+    with dg.instance_for_test() as instance:
+        result = _failed_run(landing, warehouse, tmp_path, instance)
+        run = result.dagster_run
+        (failure,) = [
+            record.dagster_event
+            for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        ]
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_run_failure", dagster_instance=instance, dagster_run=run, dagster_event=failure,
+            resources={"warehouse": WarehouseResource(path=str(warehouse))},
+        ).for_run_failure()  # fmt: skip
+        alert_on_run_failure(context)
+    with connect(warehouse, read_only=True) as con:
+        ((kind, run_id, partitions, summary),) = con.execute(
+            "SELECT kind, run_id, partitions, summary FROM meta.alerts"
+        ).fetchall()
+    assert (kind, run_id, partitions) == ("run_failure", run.run_id, "2024-01-05")
+    assert "silver_orders" in summary and "invalid quality rules file" in summary
+    assert len(slack) == 1 and run.run_id in slack[0]["text"]
+
+
+def test_a_failed_post_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from shopflow_assets.alerts import Alert, log, post_to_slack
+
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    log.addHandler(handler)
+    try:
+        monkeypatch.setenv(SLACK_ENV, "http://127.0.0.1:9/nothing-listens-here")
+        assert post_to_slack(Alert("run_failure", "r1", "job", "2024-01-01", "boom")) is False
+    finally:
+        log.removeHandler(handler)
+    assert len(messages) == 1 and messages[0].startswith("could not post alert to Slack")
+
+
+def test_a_failed_blocking_check_raises_an_alert(
+    landing: Path, warehouse: Path, tmp_path: Path, slack
+) -> None:
+    import yaml
+
+    from shopflow_assets.quality.config import DEFAULT_RULES_FILE
+
+    config = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
+    config["tables"]["orders"]["customer_id_not_null"]["action"] = "flag"
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump(config))
+    write_csv(
+        landing / "orders" / "orders_2024-01-05.csv", [order_line("O1", day="2024-01-05", customer_id="")]
+    )
+    materialize("bronze/orders*", landing, warehouse, "2024-01-05", rules=rules, raise_on_error=False)
+    with connect(warehouse, read_only=True) as con:
+        rows = con.execute("SELECT kind, asset_key, partitions, summary FROM meta.alerts").fetchall()
+    assert [(k, a, p) for k, a, p, _ in rows] == [
+        ("quality_check", "silver/orders", "2024-01-05..2024-01-06")
+    ]
+    assert rows[0][3].startswith(
+        "critical_rules: critical failures kept in silver: 2024-01-05 customer_id_not_null"
+    )
+    assert len(slack) == 1

@@ -1,0 +1,130 @@
+"""File-arrival sensors evaluated with build_sensor_context against a temp landing folder and instance."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from shopflow_assets.definitions import defs
+from shopflow_assets.resources import LandingZoneResource
+from shopflow_assets_tests.conftest import order_line, write_csv
+
+SENSOR = "orders_files"
+
+
+def _age(path: Path, seconds: float = 60) -> Path:
+    """Pretend the writer finished a while ago (the sensor waits for files to settle)."""
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+    return path
+
+
+def _orders(landing: Path, day: str, n: int = 2, suffix: str = "", aged: bool = True) -> Path:
+    path = write_csv(landing / "orders" / f"orders_{day}{suffix}.csv", [order_line(f"{day}{suffix}-{i}", day=day)
+                                                                         for i in range(n)])  # fmt: skip
+    return _age(path) if aged else path
+
+
+@pytest.fixture
+def tick(landing: Path):
+    """Evaluate the sensor once, carrying the cursor from tick to tick like the daemon does."""
+    sensor = defs.get_sensor_def(SENSOR)
+    state: dict[str, str | None] = {"cursor": None}
+
+    def _tick() -> dg.SensorResult:
+        with dg.instance_for_test() as instance:
+            context = dg.build_sensor_context(
+                instance=instance,
+                cursor=state["cursor"],
+                resources={"landing": LandingZoneResource(path=str(landing))},
+            )
+            result = sensor(context)
+        state["cursor"] = result.cursor
+        return result
+
+    return _tick
+
+
+def _requests(result: dg.SensorResult) -> list[tuple[str, str]]:
+    return [(r.partition_key, r.run_key) for r in result.run_requests or []]
+
+
+def test_a_new_file_requests_its_partition_once(landing: Path, tick) -> None:
+    _orders(landing, "2024-01-05")
+    first = tick()
+    ((partition, key),) = _requests(first)
+    assert partition == "2024-01-05" and key.startswith("orders:2024-01-05:")
+    # the run covers bronze and everything downstream of it
+    job = defs.resolve_job_def(defs.get_sensor_def(SENSOR).job_name)
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
+        "bronze/orders",
+        "silver/orders",
+    }
+    second = tick()
+    assert _requests(second) == [] and "no new or changed orders files" in (
+        second.skip_reason.skip_message or ""
+    )
+
+
+def test_a_changed_file_requests_again_and_the_same_content_does_not(landing: Path, tick) -> None:
+    path = _orders(landing, "2024-01-05", n=2)
+    (first,) = _requests(tick())
+    path.write_bytes(path.read_bytes())  # dropped again, same content: new mtime, same hash
+    _age(path, 30)
+    assert _requests(tick()) == []
+    _orders(landing, "2024-01-05", n=3)  # corrected file, same name
+    (second,) = _requests(tick())
+    assert second[0] == "2024-01-05" and second[1] != first[1]
+
+
+def test_a_file_still_being_written_waits_until_complete(landing: Path, tick) -> None:
+    part = landing / "orders" / "orders_2024-01-06.csv.part"
+    part.parent.mkdir(parents=True)
+    part.write_text("order_id\n")
+    assert _requests(tick()) == []
+    growing = _orders(landing, "2024-01-06", n=2, aged=False)  # fresh mtime: not settled
+    result = tick()
+    assert _requests(result) == [] and "still being written" in result.skip_reason.skip_message
+    with growing.open("a") as fh:  # still growing at the next tick
+        fh.write(",".join(order_line("late-line", day="2024-01-06")) + "\n")
+    assert _requests(tick()) == []
+    # unchanged since the previous tick: complete
+    assert [p for p, _ in _requests(tick())] == ["2024-01-06"]
+
+
+def test_a_late_file_requests_only_its_old_partition(landing: Path, tick) -> None:
+    for day in ("2024-01-03", "2024-01-09", "2024-01-10"):
+        _orders(landing, day)
+    assert [p for p, _ in _requests(tick())] == ["2024-01-03", "2024-01-09", "2024-01-10"]
+    _orders(landing, "2024-01-03", suffix="_late")
+    assert [p for p, _ in _requests(tick())] == ["2024-01-03"]
+
+
+def test_all_new_files_of_a_day_go_into_one_run(landing: Path, tick) -> None:
+    _orders(landing, "2024-01-04")
+    _orders(landing, "2024-01-04", suffix="_part2")
+    _orders(landing, "2024-01-04", suffix="_store-ST004")
+    assert [p for p, _ in _requests(tick())] == ["2024-01-04"]
+
+
+def test_badly_named_files_are_skipped_with_a_reason(landing: Path, tick) -> None:
+    bad = landing / "orders" / "orders-2024-01-05.csv"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("x")
+    _age(bad)
+    (landing / "orders" / "orders_2024-13-45.csv").write_text("x")
+    result = tick()
+    assert _requests(result) == []
+    message = result.skip_reason.skip_message
+    assert "orders-2024-01-05.csv: name does not match" in message
+    assert "orders_2024-13-45.csv: 2024-13-45 is not a valid date" in message
+
+
+def test_a_file_for_a_day_that_is_not_a_partition_yet_is_held_back(landing: Path, tick) -> None:
+    _orders(landing, "2099-01-01")
+    result = tick()
+    assert _requests(result) == [] and "is not a partition (yet)" in result.skip_reason.skip_message
