@@ -137,11 +137,10 @@ def materialize(
     }
     chosen = dg.AssetSelection.from_coercible(selection)
     if check:  # one check of the selected asset, on its own, as "Execute check" in the UI
-        from shopflow_assets.partitions import daily_partitions
-
         key = dg.AssetKey.from_user_string(selection)
-        job = dg.define_asset_job("checks_only", selection=dg.AssetSelection.checks(dg.AssetCheckKey(key, check)),
-                                  partitions_def=daily_partitions)  # fmt: skip
+        job = dg.define_asset_job(
+            "checks_only", selection=dg.AssetSelection.checks(dg.AssetCheckKey(key, check))
+        )
         scoped = dg.Definitions(
             assets=defs.assets, asset_checks=defs.asset_checks, jobs=[job], resources=resources
         )

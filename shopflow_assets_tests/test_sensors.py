@@ -128,3 +128,11 @@ def test_a_file_for_a_day_that_is_not_a_partition_yet_is_held_back(landing: Path
     _orders(landing, "2099-01-01")
     result = tick()
     assert _requests(result) == [] and "is not a partition (yet)" in result.skip_reason.skip_message
+
+
+def test_a_master_data_file_also_refreshes_what_looks_it_up() -> None:
+    """A products file re-runs the day's catalog and the silver tables that resolve products."""
+    job = defs.resolve_job_def(defs.get_sensor_def("products_files").job_name)
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
+        "bronze/products", "silver/products", "silver/orders", "silver/inventory_movements",
+    }  # fmt: skip
