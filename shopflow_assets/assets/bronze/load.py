@@ -20,6 +20,7 @@ from shopflow_assets.readers import READERS, FileRejected, Prepared, Staged, pro
 from shopflow_assets.readers.base import ident, sql_str
 from shopflow_assets.sources import SourceSpec
 from shopflow_assets.warehouse.schema import bronze_columns, bronze_table, ensure_schema
+from shopflow_assets.warehouse.transaction import transaction
 
 LAYER = "bronze"
 
@@ -150,8 +151,7 @@ def _swap_window(
     """Delete the window's rows and quarantine entries and insert every readable file, atomically."""
     names = ", ".join(ident(c.name) for c in spec.all_columns)
     cols = ", ".join(ident(n) for n, _ in bronze_columns(spec))
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {table} WHERE _partition_date >= ? AND _partition_date < ?", [start, end])
         for quarantine in ("rejected_records", "rejected_files"):
             con.execute(
@@ -179,10 +179,6 @@ def _swap_window(
                     for o, _ in files
                 ],
             )  # fmt: skip
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _insert_file(

@@ -21,6 +21,7 @@ from shopflow_assets.quality.config import SEVERITY_ORDER, QualityConfig
 from shopflow_assets.quality.rules import RULE_NAMES
 from shopflow_assets.readers.base import ident, sql_str
 from shopflow_assets.sources import SOURCES
+from shopflow_assets.warehouse.transaction import transaction
 
 LAYER = "silver"
 HISTORY_START = date(1970, 1, 1)
@@ -336,8 +337,7 @@ def build_silver(
         f"AND b{i}._record_number = c._record_number"
         for i, b in enumerate(table.bronze)
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         publish(con, start, end, run_id, at)
         con.execute(
             f"DELETE FROM quarantine.rejected_records WHERE source = ? AND layer = ? AND "
@@ -380,10 +380,6 @@ def build_silver(
                     for s in scores
                 ],
             )  # fmt: skip
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return SilverBuild(
         table=table.name, start=start, end=end, min_quality_score=config.min_quality_score, scores=scores,
         rules=rules,
