@@ -62,7 +62,8 @@ def probe_file(path: Path) -> FileProbe:
                 head = chunk[:65536]
             size += len(chunk)
             digest.update(chunk)
-            if utf8:
+            # ASCII is UTF-8: only chunks with other bytes (or a character split over chunks) need decoding.
+            if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
