@@ -26,7 +26,7 @@ CHECK_RECONCILIATION = "reconciliation"
 CUSTOMER_OUTPUTS = ("customers", "customer_id_map", "customer_duplicates")
 
 if TYPE_CHECKING:
-    from shopflow_assets.assets.silver.build import SilverBuild
+    from shopflow_assets.assets.silver.build import RuleOutcome, SilverBuild
 
 
 def _key(name: str) -> dg.AssetKey:
@@ -48,51 +48,72 @@ def _check_specs(table: SilverTable) -> list[dg.AssetCheckSpec]:
 
 
 def _rule_checks(table: SilverTable, build: "SilverBuild") -> list[dg.AssetCheckResult]:
-    key = _key(table.name)
-    rules_md = markdown_table(
+    return [_critical_check(table, build), _quality_check(table, build)]
+
+
+def _samples(rules: Sequence["RuleOutcome"]) -> dg.MetadataValue:
+    """A few failing records per rule and day, with their keys, as JSON the UI can expand."""
+    samples = {f"{r.day} {r.rule_id}": r.samples for r in rules if r.samples}
+    return dg.MetadataValue.json(json.loads(json.dumps(samples, default=str)))
+
+
+def _critical_check(table: SilverTable, build: "SilverBuild") -> dg.AssetCheckResult:
+    critical = [r for r in build.rules if r.severity == "critical"]
+    kept = [r for r in critical if r.blocking]
+    if kept:
+        description = "critical failures kept in silver: " + ", ".join(
+            f"{r.day} {r.rule_id} ({r.failed})" for r in kept
+        )
+    else:
+        description = "no critical failures reach silver"
+    return dg.AssetCheckResult(
+        asset_key=_key(table.name),
+        check_name=CHECK_CRITICAL,
+        passed=not kept,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=description,
+        metadata={
+            "critical_failures_rejected": sum(r.failed for r in critical if r.action == "reject"),
+            "critical_failures_kept": sum(r.failed for r in kept),
+            "samples": _samples(critical),
+        },
+    )
+
+
+def _quality_check(table: SilverTable, build: "SilverBuild") -> dg.AssetCheckResult:
+    breached = sorted({r.rule_id for r in build.rules if r.severity != "critical" and r.breached})
+    low_days = [
+        s.day.isoformat()
+        for s in build.scores
+        if s.quality_score is not None and s.quality_score < build.min_quality_score
+    ]
+    score = build.quality_score
+    description = f"quality score {score:.2%}" if score is not None else "no records"
+    if breached:
+        description += f"; breached: {', '.join(breached)}"
+    if low_days:
+        description += f"; score below {build.min_quality_score:.0%} on {', '.join(low_days)}"
+    rules = markdown_table(
         ["day", "rule", "severity", "action", "failed", "rate", "threshold", "status"],
         [
             (r.day, r.rule_id, r.severity, r.action, r.failed, f"{r.failure_rate:.2%}", f"{r.threshold:.0%}",
              "BREACHED" if r.breached else "ok")
-            for r in build.rules if r.failed
+            for r in build.rules
+            if r.failed
         ],
     )  # fmt: skip
-    samples = {f"{r.day} {r.rule_id}": r.samples for r in build.rules if r.samples}
-    critical = [r for r in build.rules if r.severity == "critical"]
-    blocking = [r for r in critical if r.blocking]
-    others = [r for r in build.rules if r.severity != "critical" and r.breached]
-    low_days = [
-        s.day.isoformat() for s in build.scores
-        if s.quality_score is not None and s.quality_score < build.min_quality_score
-    ]  # fmt: skip
-    score = build.quality_score
-    return [
-        dg.AssetCheckResult(
-            asset_key=key, check_name=CHECK_CRITICAL, passed=not blocking, severity=dg.AssetCheckSeverity.ERROR,
-            description=(
-                "no critical failures reach silver" if not blocking
-                else "critical failures kept in silver: " + ", ".join(f"{r.day} {r.rule_id} ({r.failed})" for r in blocking)
-            ),
-            metadata={
-                "critical_failures_rejected": sum(r.failed for r in critical if r.action == "reject"),
-                "critical_failures_kept": sum(r.failed for r in blocking),
-                "samples": dg.MetadataValue.json({k: v for k, v in samples.items() if k.split()[1] in {r.rule_id for r in critical}}),
-            },
-        ),
-        dg.AssetCheckResult(
-            asset_key=key, check_name=CHECK_QUALITY, passed=not others and not low_days,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=(
-                f"quality score {score:.2%}" if score is not None else "no records"
-            ) + (f"; breached: {', '.join(sorted({r.rule_id for r in others}))}" if others else "")
-              + (f"; score below {build.min_quality_score:.0%} on {', '.join(low_days)}" if low_days else ""),
-            metadata={
-                "quality_score": dg.MetadataValue.float(round(score, 6) if score is not None else float("nan")),
-                "rules": dg.MetadataValue.md(rules_md),
-                "samples": dg.MetadataValue.json(json.loads(json.dumps(samples, default=str))),
-            },
-        ),
-    ]  # fmt: skip
+    return dg.AssetCheckResult(
+        asset_key=_key(table.name),
+        check_name=CHECK_QUALITY,
+        passed=not breached and not low_days,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=description,
+        metadata={
+            "quality_score": dg.MetadataValue.float(round(score, 6) if score is not None else float("nan")),
+            "rules": dg.MetadataValue.md(rules),
+            "samples": _samples(build.rules),
+        },
+    )
 
 
 def _reconciliation_result(table: SilverTable, rows: Sequence[Reconciliation]) -> dg.AssetCheckResult:
