@@ -10,7 +10,7 @@ DEMO_DAYS ?= 14
 DEMO_END := $(shell $(PYTHON) -c "import datetime as d; print(d.date.fromisoformat('$(DEMO_START)') + d.timedelta(days=$(DEMO_DAYS) - 1))")
 DEMO_ORDERS ?= 2000
 
-.PHONY: demo dev test bench lint format clean
+.PHONY: demo dev test bench lint format clean pool
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Register the duckdb_writer pool's limit in the instance (idempotent): dagster.yaml's
+# default_limit only applies to a pool Dagster already knows, so on a fresh instance the first
+# batch of queued writers could otherwise start together.
+pool: $(STAMP)
+	$(BIN)/dagster instance concurrency set duckdb_writer 1 > /dev/null
+
+demo: pool
 	rm -rf data/landing
 	$(BIN)/shopflow generate --start $(DEMO_START) --days $(DEMO_DAYS) --orders-per-day $(DEMO_ORDERS) --out data/landing
 	$(BIN)/dagster asset materialize -m shopflow_assets.definitions --select '*' \
@@ -26,7 +32,7 @@ demo: $(STAMP)
 		|| (tail -n 40 .dagster_home/demo-run.log; exit 1)
 	$(BIN)/shopflow summary
 
-dev: $(STAMP)
+dev: pool
 	$(BIN)/dagster dev -w workspace.yaml
 
 test: $(STAMP)

@@ -1,0 +1,556 @@
+"""End to end with a real Dagster daemon: landing files in, sensor-launched runs, warehouse out.
+
+The module starts `dagster-daemon run` against a temp DAGSTER_HOME (the repo's dagster.yaml, so the
+real `duckdb_writer` pool limit), a temp landing folder and a temp warehouse, turns the file sensors
+on with `dagster sensor start`, and then only drops files and watches what the daemon does:
+
+1. three generated days of every source: one run per source and day, all succeed, bronze holds
+   exactly the records of the files minus what the generator's manifest says bronze must reject;
+2. a late orders file for the first day: exactly one new run, and only that day changes;
+3. ten days of orders at once: ten queued runs that the pool runs one at a time, all successful.
+
+Every wait is a bounded poll; on timeout the test fails with the run table, the sensors' last
+ticks and the daemon's log tail. The daemon's process group is always killed at teardown.
+
+The temp dagster.yaml is the repo's file verbatim plus `run_queue.dequeue_interval_seconds: 1`
+(Dagster's default pass every 5 s would add 4 s to each of the ~30 queued runs). Step 1 warns,
+without failing, when Dagster's very first run-queue pass on the fresh instance started several
+writers together (the pool's default limit is stored during that pass but read before it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import itertools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._core.scheduler.instigation import InstigatorStatus
+
+from shopflow_assets.generator import generate
+from shopflow_assets.resources import connect
+from shopflow_assets.sources import SOURCES
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SENSOR_TAG = "dagster/sensor_name"
+FILE_SENSORS = [f"{name}_files" for name in SOURCES]
+TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+PROBLEM_EVENTS = {
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.STEP_UP_FOR_RETRY,
+    dg.DagsterEventType.RUN_FAILURE,
+}
+
+START = date(2024, 1, 1)
+FIRST_DAYS = 3  # step 1: every source, three days
+BURST_DAYS = 10  # step 3: orders only, the ten days after them
+ORDERS_PER_DAY = 200
+SEED = 7  # chosen so the generator's late orders file for START exists and carries no defect
+LATE_PATH = f"orders/orders_{START.isoformat()}_late.csv"
+
+# Bronze rows are compared without the columns that name the run; silver likewise.
+BRONZE_VOLATILE = ("_run_id", "_ingested_at")
+SILVER_VOLATILE = ("_run_id", "_processed_at")
+
+
+def _days(first: date, count: int) -> list[str]:
+    return [(first + timedelta(days=i)).isoformat() for i in range(count)]
+
+
+FIRST = _days(START, FIRST_DAYS)
+BURST = _days(START + timedelta(days=FIRST_DAYS), BURST_DAYS)
+
+
+# --------------------------------------------------------------------------------------------
+# The platform under test: a temp instance, landing folder and warehouse, and a running daemon.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Platform:
+    root: Path
+    home: Path
+    landing: Path
+    warehouse: Path
+    daemon_log: Path
+    daemon: subprocess.Popen
+    instance: dg.DagsterInstance
+
+    # -- runs -----------------------------------------------------------------------------------
+
+    def sensor_runs(self) -> list[dg.DagsterRun]:
+        return [r for r in self.instance.get_runs() if SENSOR_TAG in r.tags]
+
+    def new_sensor_runs(self, baseline: set[str]) -> list[dg.DagsterRun]:
+        return [r for r in self.sensor_runs() if r.run_id not in baseline]
+
+    def run_records(self, run_ids: list[str]) -> list[dg.RunRecord]:
+        return list(self.instance.get_run_records(filters=dg.RunsFilter(run_ids=run_ids)))
+
+    def problems(self, run: dg.DagsterRun) -> list[str]:
+        """Step failures, retries and run failures of one run, with their error messages."""
+        out = []
+        for entry in self.instance.all_logs(run.run_id, of_type=PROBLEM_EVENTS):
+            event = entry.dagster_event
+            data = event.event_specific_data if event else None
+            error = getattr(data, "error", None)
+            message = error.message.strip().splitlines()[0] if error else (entry.user_message or "")
+            out.append(f"{run.run_id[:8]} {event.event_type_value if event else '?'} {event and event.step_key}: "
+                       f"{message}")  # fmt: skip
+        return out
+
+    # -- sensors ----------------------------------------------------------------------------------
+
+    def ticks(self, sensor: str, after: float | None = None) -> list[Any]:
+        states = [
+            s for s in self.instance.all_instigator_state() if s.instigator_name == sensor
+        ]  # one per sensor in this single-location instance
+        ticks = []
+        for state in states:
+            ticks += self.instance.get_ticks(state.instigator_origin_id, state.selector_id, after=after)
+        return sorted(ticks, key=lambda t: t.timestamp)
+
+    # -- diagnostics ------------------------------------------------------------------------------
+
+    def diagnostics(self) -> str:
+        lines = ["", "== runs =="]
+        records = sorted(self.instance.get_run_records(), key=lambda r: r.create_timestamp)
+        for rec in records:
+            run = rec.dagster_run
+            lines.append(
+                f"{run.run_id[:8]} {run.tags.get(SENSOR_TAG, run.job_name):18} "
+                f"{run.tags.get('dagster/partition', ''):10} {run.status.value:9} "
+                f"created {rec.create_timestamp:%H:%M:%S} start {_clock(rec.start_time)} end {_clock(rec.end_time)}"
+            )
+            if run.status == dg.DagsterRunStatus.FAILURE:
+                lines += ["    " + p for p in self.problems(run)]
+        lines.append("== last ticks ==")
+        for sensor in FILE_SENSORS:
+            for tick in self.ticks(sensor)[-2:]:
+                detail = tick.skip_reason or (tick.error.message if tick.error else "") or ""
+                lines.append(f"{sensor:16} {_clock(tick.timestamp)} {tick.status.value:8} runs={len(tick.run_ids)} "
+                             f"{detail[:200]}")  # fmt: skip
+        alive = "running" if self.daemon.poll() is None else f"EXITED with {self.daemon.returncode}"
+        lines.append(f"== daemon ({alive}), log tail ==")
+        try:
+            lines += self.daemon_log.read_text(errors="replace").splitlines()[-60:]
+        except OSError as exc:
+            lines.append(f"(no log: {exc})")
+        return "\n".join(lines)
+
+    # -- waiting -----------------------------------------------------------------------------------
+
+    def wait_for(self, what: str, condition: Callable[[], bool], timeout: float, every: float = 0.5) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.daemon.poll() is not None:
+                pytest.fail(f"the daemon died while waiting for {what}{self.diagnostics()}")
+            if condition():
+                return
+            if time.monotonic() >= deadline:
+                pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}{self.diagnostics()}")
+            time.sleep(every)
+
+    def wait_for_runs(self, baseline: set[str], count: int, timeout: float, what: str) -> list[dg.DagsterRun]:
+        """At least `count` new sensor runs, every one of them finished."""
+        state: dict[str, list[dg.DagsterRun]] = {"runs": []}
+
+        def done() -> bool:
+            runs = self.new_sensor_runs(baseline)
+            state["runs"] = runs
+            return len(runs) >= count and all(r.status in TERMINAL for r in runs)
+
+        self.wait_for(f"{count} finished sensor runs ({what})", done, timeout)
+        return state["runs"]
+
+    def wait_until_idle(self, timeout: float = 60) -> None:
+        self.wait_for(
+            "no run in progress",
+            lambda: all(r.status in TERMINAL for r in self.instance.get_runs()),
+            timeout,
+        )
+
+    def wait_for_ticks(self, sensors: list[str], after: float, count: int, timeout: float) -> None:
+        """`count` finished evaluations of each sensor that started after `after`."""
+
+        def ticked() -> bool:
+            return all(
+                sum(1 for t in self.ticks(s, after=after) if t.status.value != "STARTED") >= count
+                for s in sensors
+            )
+
+        self.wait_for(f"{count} more ticks of {', '.join(sensors)}", ticked, timeout)
+
+    # -- warehouse ----------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with connect(self.warehouse, read_only=True, lock_timeout=30) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    def rows_by_day(self, table: str, volatile: tuple[str, ...], days: list[str]) -> dict[str, Counter]:
+        """Each day's rows as a multiset, without the columns that change with every run."""
+        with connect(self.warehouse, read_only=True, lock_timeout=30) as con:
+            cursor = con.execute(
+                f"SELECT _partition_date::VARCHAR AS day, * EXCLUDE ({', '.join(volatile)}) FROM {table} "
+                "WHERE _partition_date::VARCHAR IN (SELECT unnest(?::VARCHAR[]))",
+                [days],
+            )
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        out: dict[str, Counter] = {d: Counter() for d in days}
+        for row in rows:
+            out[row[0]][tuple(zip(columns[1:], (repr(v) for v in row[1:]), strict=True))] += 1
+        return out
+
+    def counts_by_day(self, table: str) -> dict[str, int]:
+        return dict(self.query(f"SELECT _partition_date::VARCHAR, count(*) FROM {table} GROUP BY 1"))
+
+
+def _clock(timestamp: float | None) -> str:
+    if not timestamp:
+        return "--:--:--.-"
+    return f"{time.strftime('%H:%M:%S', time.gmtime(timestamp))}.{int(timestamp * 10) % 10}"
+
+
+def _dagster_env(home: Path, landing: Path, warehouse: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DAGSTER_HOME=str(home),
+        SHOPFLOW_LANDING_DIR=str(landing),
+        SHOPFLOW_DUCKDB_PATH=str(warehouse),
+        SHOPFLOW_SENSOR_INTERVAL_SECONDS="2",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("SHOPFLOW_START_DATE", None)  # the default start (2024-01-01) is what the files use
+    env.pop("SHOPFLOW_SLACK_WEBHOOK_URL", None)
+    return env
+
+
+def _write_instance_config(home: Path) -> None:
+    """The repo's dagster.yaml as is (telemetry off, `duckdb_writer` pool: run granularity, limit 1),
+    plus a faster run-queue pass so the test's queued runs do not wait 5 s each for dequeuing."""
+    original = (REPO / ".dagster_home" / "dagster.yaml").read_text()
+    config = yaml.safe_load(original)
+    assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}, config
+    assert "run_queue" not in config and "run_coordinator" not in config, config
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text(
+        original + "\n# test only\nrun_queue:\n  dequeue_interval_seconds: 1\n"
+    )
+
+
+def _kill_group(process: subprocess.Popen, grace: float = 15) -> None:
+    """SIGTERM to the daemon's process group (daemon, code servers, run workers), SIGKILL if needed."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=grace)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+    with contextlib.suppress(ProcessLookupError):  # what is left of the group (run workers, code servers)
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    root = tmp_path_factory.mktemp("e2e_daemon")
+    home, landing, warehouse = root / "dagster_home", root / "landing", root / "warehouse" / "shopflow.duckdb"
+    landing.mkdir()
+    _write_instance_config(home)
+    workspace = root / "workspace.yaml"
+    workspace.write_text(
+        yaml.safe_dump(
+            {
+                "load_from": [
+                    {
+                        "python_module": {
+                            "module_name": "shopflow_assets.definitions",
+                            "location_name": "shopflow",
+                            "working_directory": str(REPO),
+                        }
+                    }
+                ]
+            }
+        )
+    )
+    env = _dagster_env(home, landing, warehouse)
+    # Create the instance's storage before any subprocess opens it: two processes initialising a
+    # fresh SQLite instance at once can stamp its schema twice (alembic "more than one head").
+    instance = dg.DagsterInstance.from_config(str(home))
+    daemon: subprocess.Popen | None = None
+    try:
+        # Register the writer pool's limit up front, as `make dev` does: Dagster reads a pool's
+        # default limit only once the pool exists, so without this the first batch could overlap.
+        pool = subprocess.run(
+            [str(BIN / "dagster"), "instance", "concurrency", "set", "duckdb_writer", "1"],
+            cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert pool.returncode == 0, f"dagster instance concurrency set failed:\n{pool.stdout}\n{pool.stderr}"
+        # Turn the sensors on through Dagster, as an operator would (they default to STOPPED).
+        started = subprocess.run(
+            [str(BIN / "dagster"), "sensor", "start", "--start-all", "-w", str(workspace)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert started.returncode == 0, f"dagster sensor start failed:\n{started.stdout}\n{started.stderr}"
+        running = {
+            s.instigator_name for s in instance.all_instigator_state() if s.status == InstigatorStatus.RUNNING
+        }
+        assert set(FILE_SENSORS) <= running, f"sensors not running: {set(FILE_SENSORS) - running}"
+        daemon_log = root / "daemon.log"
+        with daemon_log.open("wb") as log:
+            daemon = subprocess.Popen(
+                [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+                cwd=root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so teardown reaches its children too
+            )
+        yield Platform(root, home, landing, warehouse, daemon_log, daemon, instance)
+    finally:
+        if daemon is not None:
+            _kill_group(daemon)
+        instance.dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# The files: generated once, delivered into the landing folder like a real upload would.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    stage: Path
+    manifest: dict
+
+    def expected_bronze(self, source: str, paths: set[str] | None = None) -> dict[str, int]:
+        """Rows bronze must hold per day: the files' records minus their bronze-layer defects."""
+        bad = Counter(
+            d["file"] for d in self.manifest["defects"] if d["layer"] == "bronze" and d["source"] == source
+        )
+        out: Counter = Counter()
+        for f in self.manifest["files"]:
+            if f["source"] == source and (paths is None or f["path"] in paths):
+                out[f["partition"]] += f["records"] - bad[f["path"]]
+        return dict(out)
+
+    def file(self, path: str) -> dict:
+        (entry,) = [f for f in self.manifest["files"] if f["path"] == path]
+        return entry
+
+
+def _deliver(stage: Path, landing: Path, relative: str, age_seconds: float | None = None) -> Path:
+    """Write under a hidden temp name, then rename into place (what a careful uploader does).
+    With `age_seconds`, the file keeps an older mtime, as after `mv` from an upload folder."""
+    target = landing / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(stage / relative, temporary)
+    if age_seconds is not None:
+        past = time.time() - age_seconds
+        os.utime(temporary, (past, past))
+    os.replace(temporary, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def first_three_days(tmp_path_factory: pytest.TempPathFactory) -> Delivery:
+    """Three days of every source (with defects), plus the generator's late files held back."""
+    stage = tmp_path_factory.mktemp("stage_first")
+    manifest = generate(
+        stage, START, FIRST_DAYS, ORDERS_PER_DAY, seed=SEED, defect_rate=0.02, late_files=True
+    )
+    return Delivery(stage, manifest)
+
+
+@pytest.fixture(scope="module")
+def burst_days(tmp_path_factory: pytest.TempPathFactory) -> Delivery:
+    """The same world generated further, for ten more days of orders."""
+    stage = tmp_path_factory.mktemp("stage_burst")
+    manifest = generate(stage, START, FIRST_DAYS + BURST_DAYS, ORDERS_PER_DAY, seed=SEED, defect_rate=0.02)
+    return Delivery(stage, manifest)
+
+
+@pytest.fixture(scope="module")
+def loaded(platform: Platform, first_three_days: Delivery) -> list[dg.DagsterRun]:
+    """Step 1's action: drop the three days and wait for the daemon to process them."""
+    late = {f["path"] for f in first_three_days.manifest["late_files"]}
+    regular = [f["path"] for f in first_three_days.manifest["files"] if f["path"] not in late]
+    assert len(regular) == len(SOURCES) * FIRST_DAYS
+    baseline = {r.run_id for r in platform.sensor_runs()}
+    for relative in regular:
+        _deliver(first_three_days.stage, platform.landing, relative)
+    # fresh mtimes: each sensor waits for the files to settle, then asks for one run per day
+    return platform.wait_for_runs(baseline, len(regular), timeout=240, what="three days of every source")
+
+
+def _assert_all_succeeded(platform: Platform, runs: list[dg.DagsterRun]) -> None:
+    failed = [r for r in runs if r.status != dg.DagsterRunStatus.SUCCESS]
+    problems = [p for r in runs for p in platform.problems(r)]
+    assert not failed and not problems, (
+        f"{len(failed)} of {len(runs)} runs did not succeed; step failures and retries:\n"
+        + "\n".join(problems)
+        + platform.diagnostics()
+    )
+
+
+def _assert_no_alerts(platform: Platform) -> None:
+    alerts = platform.query("SELECT kind, run_id, asset_key, summary FROM meta.alerts")
+    assert alerts == [], f"alerts were recorded: {alerts}"
+
+
+def _overlaps(records: list[dg.RunRecord]) -> list[str]:
+    """Pairs of runs whose execution (RUN_START .. run end) overlapped in time."""
+    spans = sorted((r.start_time, r.end_time, r.dagster_run.run_id[:8]) for r in records)
+    return [
+        f"{a[2]} [{_clock(a[0])}..{_clock(a[1])}] and {b[2]} [{_clock(b[0])}..{_clock(b[1])}]"
+        for a, b in itertools.pairwise(spans)
+        if b[0] < a[1]
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# The tests (in file order: each leaves the platform idle for the next).
+# --------------------------------------------------------------------------------------------
+
+
+def test_sensors_load_three_days_of_every_source(
+    platform: Platform, first_three_days: Delivery, loaded: list[dg.DagsterRun]
+) -> None:
+    _assert_all_succeeded(platform, loaded)
+    launched = Counter((r.tags.get("shopflow/source"), r.tags.get("dagster/partition")) for r in loaded)
+    assert launched == Counter({(s, d): 1 for s in SOURCES for d in FIRST}), launched
+    assert {r.tags[SENSOR_TAG] for r in loaded} == set(FILE_SENSORS)
+
+    late = {f["path"] for f in first_three_days.manifest["late_files"]}
+    delivered = {f["path"] for f in first_three_days.manifest["files"]} - late
+    for source in SOURCES:
+        expected = first_three_days.expected_bronze(source, delivered)
+        assert platform.counts_by_day(f"bronze.{source}") == expected, f"bronze.{source}"
+    assert platform.query("SELECT count(*) FROM quarantine.rejected_files") == [(0,)]
+
+    silver = platform.counts_by_day("silver.orders")
+    bronze = platform.counts_by_day("bronze.orders")
+    assert set(silver) == set(FIRST), f"silver.orders partitions: {sorted(silver)}"
+    for day in FIRST:
+        # silver drops what its rules reject and the duplicates, never more than a handful here
+        assert 0.9 * bronze[day] <= silver[day] <= bronze[day], (day, bronze[day], silver[day])
+    for table in ("products", "customers", "customer_id_map", "inventory_movements", "campaign_performance"):
+        assert set(platform.counts_by_day(f"silver.{table}")) == set(FIRST), f"silver.{table}"
+    _assert_no_alerts(platform)
+
+    # one writer at a time: the pool limit (registered up front) serialises the queued runs
+    overlapping = _overlaps(platform.run_records([r.run_id for r in loaded]))
+    assert not overlapping, "runs of the duckdb_writer pool overlapped:\n" + "\n".join(overlapping)
+
+
+def test_a_late_file_reprocesses_only_its_day_once(
+    platform: Platform, first_three_days: Delivery, loaded: list[dg.DagsterRun]
+) -> None:
+    entry = first_three_days.file(LATE_PATH)
+    late_defects = [d for d in first_three_days.manifest["defects"] if d["file"] == LATE_PATH]
+    assert entry["kind"] == "late" and entry["partition"] == FIRST[0] and not late_defects, (
+        "test precondition: with this seed the generator's late orders file for the first day "
+        f"must exist and be clean; got {entry} with defects {late_defects}"
+    )
+    with (first_three_days.stage / LATE_PATH).open(encoding=entry["encoding"], newline="") as fh:
+        late_orders = {row["order_id"] for row in csv.DictReader(fh, delimiter=entry["delimiter"])}
+    assert len(late_orders) == entry["records"]
+
+    platform.wait_until_idle()
+    before = {
+        "bronze": platform.rows_by_day("bronze.orders", BRONZE_VOLATILE, FIRST),
+        "silver": platform.rows_by_day("silver.orders", SILVER_VOLATILE, FIRST),
+    }
+    baseline = {r.run_id for r in platform.sensor_runs()}
+
+    _deliver(first_three_days.stage, platform.landing, LATE_PATH)  # fresh mtime: it has to settle
+
+    runs = platform.wait_for_runs(baseline, 1, timeout=90, what="the late file")
+    assert len(runs) == 1, f"expected one run for the late file{platform.diagnostics()}"
+    (run,) = runs
+    _assert_all_succeeded(platform, runs)
+    assert run.tags[SENSOR_TAG] == "orders_files", run.tags
+    assert run.tags["dagster/partition"] == FIRST[0], run.tags
+    assert run.tags["shopflow/files"] == "2", run.tags  # the day's file and the late one, together
+    # Repeated ticks must not ask again for the same files.
+    (record,) = platform.run_records([run.run_id])
+    platform.wait_for_ticks(FILE_SENSORS, after=record.end_time, count=2, timeout=60)
+    again = platform.new_sensor_runs(baseline)
+    assert [r.run_id for r in again] == [run.run_id], f"extra runs: {platform.diagnostics()}"
+
+    after = {
+        "bronze": platform.rows_by_day("bronze.orders", BRONZE_VOLATILE, FIRST),
+        "silver": platform.rows_by_day("silver.orders", SILVER_VOLATILE, FIRST),
+    }
+    for layer in ("bronze", "silver"):
+        for day in FIRST[1:]:
+            assert after[layer][day] == before[layer][day], f"{layer} {day} changed"
+        removed = before[layer][FIRST[0]] - after[layer][FIRST[0]]
+        added = after[layer][FIRST[0]] - before[layer][FIRST[0]]
+        assert not removed, f"{layer} {FIRST[0]} lost or changed rows: {list(removed)[:3]}"
+        added_rows = [dict(row) for row in added.elements()]
+        assert {row["_source_file"] for row in added_rows} == {repr(LATE_PATH)}, layer
+        assert sorted(row["order_id"] for row in added_rows) == sorted(repr(o) for o in late_orders), layer
+    _assert_no_alerts(platform)
+
+
+def test_ten_runs_at_once_queue_and_all_succeed(
+    platform: Platform, burst_days: Delivery, loaded: list[dg.DagsterRun]
+) -> None:
+    paths = [f"orders/orders_{day}.csv" for day in BURST]
+    for path in paths:
+        assert burst_days.file(path)["partition"] in BURST
+
+    platform.wait_until_idle()
+    baseline = {r.run_id for r in platform.sensor_runs()}
+    for path in paths:  # ten days land together, already settled: one tick requests them all
+        _deliver(burst_days.stage, platform.landing, path, age_seconds=60)
+
+    queued_at_once = 0
+
+    def watch() -> bool:  # piggy-backs on the wait to record how many runs waited together
+        nonlocal queued_at_once
+        runs = platform.new_sensor_runs(baseline)
+        queued_at_once = max(queued_at_once, sum(r.status == dg.DagsterRunStatus.QUEUED for r in runs))
+        return len(runs) >= BURST_DAYS and all(r.status in TERMINAL for r in runs)
+
+    platform.wait_for(f"{BURST_DAYS} finished orders runs", watch, timeout=180)
+    runs = platform.new_sensor_runs(baseline)
+
+    assert len(runs) == BURST_DAYS, platform.diagnostics()
+    _assert_all_succeeded(platform, runs)  # no step failure or retry: nobody met the DuckDB lock
+    assert {r.tags[SENSOR_TAG] for r in runs} == {"orders_files"}
+    assert sorted(r.tags["dagster/partition"] for r in runs) == BURST
+    assert queued_at_once >= 2, f"the runs never waited in the queue together ({queued_at_once})"
+    # The duckdb_writer pool (run granularity, limit 1) ran them strictly one after the other.
+    overlapping = _overlaps(platform.run_records([r.run_id for r in runs]))
+    assert not overlapping, "runs of the duckdb_writer pool overlapped:\n" + "\n".join(overlapping)
+
+    expected = burst_days.expected_bronze("orders", set(paths))
+    counts = platform.counts_by_day("bronze.orders")
+    assert {d: counts.get(d) for d in BURST} == expected
+    silver = platform.counts_by_day("silver.orders")
+    assert all(silver.get(d, 0) > 0 for d in BURST), silver
+    _assert_no_alerts(platform)
