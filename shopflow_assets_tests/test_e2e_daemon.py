@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -554,3 +555,31 @@ def test_ten_runs_at_once_queue_and_all_succeed(
     silver = platform.counts_by_day("silver.orders")
     assert all(silver.get(d, 0) > 0 for d in BURST), silver
     _assert_no_alerts(platform)
+
+
+def test_a_late_catalog_file_carries_into_later_snapshots(
+    platform: Platform, loaded: list[dg.DagsterRun]
+) -> None:
+    """A products file for day 1 after days 1-3 were built: one run for day 1 and one range run
+    for days 2-3 of the catalog snapshot and of what looks products up, and the new product is in
+    all three days' catalogs."""
+    platform.wait_until_idle()
+    built = sorted(platform.instance.get_materialized_partitions(dg.AssetKey(["silver", "products"])))
+    assert built[0] == FIRST[0]
+    baseline = {r.run_id for r in platform.sensor_runs()}
+    late = platform.landing / "products" / f"products_{FIRST[0]}_late.json"
+    late.write_text(json.dumps({"snapshot_date": FIRST[0], "products": [
+        {"product_id": "PLATE1", "name": "Late Tea", "category": "Food", "brand": "B", "supplier": "S",
+         "cost_price": 1.5, "retail_price": 3.0, "active": True, "last_updated": f"{FIRST[0]}T09:00:00Z"}]}))  # fmt: skip
+    past = time.time() - 60
+    os.utime(late, (past, past))
+    runs = platform.wait_for_runs(baseline, 2, timeout=120, what="the late catalog's runs")
+    _assert_all_succeeded(platform, runs)
+    by_kind = {("range" if "dagster/asset_partition_range_start" in r.tags else "day"): r for r in runs}
+    assert by_kind["day"].tags["dagster/partition"] == FIRST[0]
+    assert (by_kind["range"].tags["dagster/asset_partition_range_start"],
+            by_kind["range"].tags["dagster/asset_partition_range_end"]) == (FIRST[1], built[-1])  # fmt: skip
+    days = platform.query(
+        "SELECT list(_partition_date::VARCHAR ORDER BY _partition_date) FROM silver.products WHERE product_id = 'PLATE1'"
+    )
+    assert days == [(built,)]

@@ -11,7 +11,7 @@ import pytest
 
 from shopflow_assets.definitions import defs
 from shopflow_assets.resources import LandingZoneResource
-from shopflow_assets_tests.conftest import order_line, write_csv
+from shopflow_assets_tests.conftest import order_line, write_csv, write_json
 
 SENSOR = "orders_files"
 
@@ -30,23 +30,33 @@ def _orders(landing: Path, day: str, n: int = 2, suffix: str = "", aged: bool = 
 
 
 @pytest.fixture
-def tick(landing: Path):
-    """Evaluate the sensor once, carrying the cursor from tick to tick like the daemon does."""
-    sensor = defs.get_sensor_def(SENSOR)
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def make_tick(landing: Path, instance: dg.DagsterInstance, sensor_name: str = SENSOR):
+    """Evaluate a sensor once per call, carrying the cursor from tick to tick like the daemon does."""
+    sensor = defs.get_sensor_def(sensor_name)
     state: dict[str, str | None] = {"cursor": None}
 
     def _tick() -> dg.SensorResult:
-        with dg.instance_for_test() as instance:
-            context = dg.build_sensor_context(
-                instance=instance,
-                cursor=state["cursor"],
-                resources={"landing": LandingZoneResource(path=str(landing))},
-            )
-            result = sensor(context)
+        context = dg.build_sensor_context(
+            instance=instance,
+            cursor=state["cursor"],
+            repository_def=defs.get_repository_def(),
+            resources={"landing": LandingZoneResource(path=str(landing))},
+        )
+        result = sensor(context)
         state["cursor"] = result.cursor
         return result
 
     return _tick
+
+
+@pytest.fixture
+def tick(landing: Path, instance: dg.DagsterInstance):
+    return make_tick(landing, instance)
 
 
 def _requests(result: dg.SensorResult) -> list[tuple[str, str]]:
@@ -136,3 +146,35 @@ def test_a_master_data_file_also_refreshes_what_looks_it_up() -> None:
     assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
         "bronze/products", "silver/products", "silver/orders", "silver/inventory_movements",
     }  # fmt: skip
+
+
+def test_a_late_master_data_file_carries_its_change_into_later_snapshots(
+    landing: Path, instance: dg.DagsterInstance
+) -> None:
+    """Products of day 3 change the catalog as of days 3..10 (already built): day 3 gets its run,
+    days 4..10 one range run of the snapshot and of what looks products up."""
+    for day in range(1, 11):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(dg.AssetKey(["silver", "products"]), partition=f"2024-01-{day:02d}")
+        )
+    path = landing / "products" / "products_2024-01-03_late.json"
+    write_json(path, {"snapshot_date": "2024-01-03", "products": [{"product_id": "P9", "name": "Late"}]})
+    _age(path)
+    result = make_tick(landing, instance, "products_files")()
+    day_run, range_run = result.run_requests
+    assert day_run.partition_key == "2024-01-03" and day_run.asset_selection is None  # the sensor's target
+    assert range_run.partition_key is None
+    assert (range_run.tags["dagster/asset_partition_range_start"], range_run.tags["dagster/asset_partition_range_end"]) == (
+        "2024-01-04", "2024-01-10"
+    )  # fmt: skip
+    assert {k.to_user_string() for k in range_run.asset_selection} == {
+        "silver/products", "silver/orders", "silver/inventory_movements",
+    }  # fmt: skip
+
+
+def test_an_orders_file_does_not_carry_forward(landing: Path, instance: dg.DagsterInstance, tick) -> None:
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(dg.AssetKey(["silver", "orders"]), partition="2024-01-09")
+    )
+    _orders(landing, "2024-01-03")
+    assert [r.partition_key for r in tick().run_requests] == ["2024-01-03"]

@@ -7,6 +7,8 @@ only once complete: not a temp name, and either seen at the same size and mtime 
 tick or untouched for SETTLE_SECONDS. One run is requested per affected day, covering the
 source's bronze asset and everything downstream of it, with a run_key built from the day and the
 exact set of file hashes, so repeated ticks and daemon restarts never launch the same work twice.
+A source behind a snapshot table (products, CRM customers, web accounts) also carries a change on
+an old day forward: the later days already built get one range run of the snapshot and what reads it.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 
+from shopflow_assets.assets.silver.tables import SILVER_TABLES
 from shopflow_assets.landing import scan_source
 from shopflow_assets.partitions import daily_partitions
 from shopflow_assets.resources import LandingZoneResource
@@ -70,10 +74,17 @@ def run_key(source: str, partition: str, hashes: dict[str, str]) -> str:
 
 
 def evaluate(
-    spec: SourceSpec, landing: Path, cursor: str | None, now: float | None = None
+    spec: SourceSpec,
+    landing: Path,
+    cursor: str | None,
+    now: float | None = None,
+    carry_forward: tuple[str, list[dg.AssetKey]] | None = None,
 ) -> tuple[list[dg.RunRequest], str, list[str]]:
     """The run requests, the new cursor and the reasons files were passed over (pure: no Dagster
-    context, so it is easy to test and a bad file can only ever become a reason)."""
+    context, so it is easy to test and a bad file can only ever become a reason).
+
+    `carry_forward` is (last day already built, assets) for sources behind snapshot tables: a
+    change on day D also changes every later snapshot, so those days get one range run too."""
     now = time.time() if now is None else now
     done, pending = _load(cursor)
     files, notes = scan_source(landing, spec)
@@ -119,12 +130,51 @@ def evaluate(
                 tags={"shopflow/source": spec.name, "shopflow/files": str(len(hashes))},
             )
         )
+    if carry_forward and affected:
+        last_built, assets = carry_forward
+        first = date.fromisoformat(min(affected)) + timedelta(days=1)
+        if first.isoformat() <= last_built:
+            cause = {rel: fp.sha256 or "" for rel, (d, fp) in current.items() if d == min(affected)}
+            span = f"{first.isoformat()}...{last_built}"
+            requests.append(
+                dg.RunRequest(
+                    run_key=run_key(spec.name, span, cause),
+                    asset_selection=assets,
+                    tags={
+                        "dagster/asset_partition_range_start": first.isoformat(),
+                        "dagster/asset_partition_range_end": last_built,
+                        "shopflow/source": spec.name,
+                        "shopflow/reason": f"snapshots after {min(affected)} carry the change forward",
+                    },
+                )
+            )
     new_done = {rel: fp for rel, (_, fp) in current.items()}
     return requests, _dump(new_done, next_pending), notes
 
 
+def _snapshot_keys(spec: SourceSpec) -> list[dg.AssetKey]:
+    """The snapshot tables (each day is the state as of that day) this source feeds."""
+    return [
+        dg.AssetKey(["silver", t.name])
+        for t in SILVER_TABLES.values()
+        if t.snapshot and spec.name in t.bronze
+    ]
+
+
+def _carry_forward(
+    context: dg.SensorEvaluationContext, snapshots: list[dg.AssetKey]
+) -> tuple[str, list[dg.AssetKey]] | None:
+    built = [p for key in snapshots for p in context.instance.get_materialized_partitions(key)]
+    if not built:
+        return None
+    graph = context.repository_def.asset_graph
+    assets = dg.AssetSelection.assets(*snapshots).downstream().resolve(graph)
+    return max(built), sorted(assets, key=lambda k: k.to_user_string())
+
+
 def build_file_sensor(spec: SourceSpec) -> dg.SensorDefinition:
     bronze = dg.AssetKey(["bronze", spec.name])
+    snapshots = _snapshot_keys(spec)
 
     @dg.sensor(
         name=f"{spec.name}_files",
@@ -134,7 +184,8 @@ def build_file_sensor(spec: SourceSpec) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.STOPPED,
     )
     def _sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource) -> dg.SensorResult:
-        requests, cursor, notes = evaluate(spec, landing.root, context.cursor)
+        carry = _carry_forward(context, snapshots) if snapshots else None
+        requests, cursor, notes = evaluate(spec, landing.root, context.cursor, carry_forward=carry)
         for note in notes:
             context.log.info(note)
         skip = None if requests else "; ".join(notes) or f"no new or changed {spec.name} files"
