@@ -1,5 +1,8 @@
 """Alerts: one row per failure in meta.alerts and, when SHOPFLOW_SLACK_WEBHOOK_URL is set, the same
-message posted to Slack. Posting is best effort: a failed post is logged, never raised."""
+message posted to Slack. Posting is best effort: a failed post is logged, never raised.
+
+An alert raised while another process holds the warehouse's write lock (the next queued run, say)
+waits in a spool file beside the warehouse, and the next writer moves it into meta.alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import os
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
@@ -47,6 +51,29 @@ def record(con: duckdb.DuckDBPyConnection, alert: Alert) -> None:
             alert.summary,
         ],
     )
+
+
+def spool_path(database: Path) -> Path:
+    return database.with_name(database.name + ".alerts.jsonl")
+
+
+def spool(database: Path, alert: Alert) -> None:
+    with spool_path(database).open("a") as fh:
+        fh.write(json.dumps({**asdict(alert), "raised_at": alert.raised_at.isoformat()}) + "\n")
+
+
+def drain_spool(con: duckdb.DuckDBPyConnection, database: Path) -> int:
+    """Move alerts spooled while the warehouse was locked into meta.alerts; cheap when there are none."""
+    path = spool_path(database)
+    if not path.exists():
+        return 0
+    taken = path.with_name(path.name + f".{os.getpid()}")
+    path.replace(taken)  # alerts raised meanwhile start a fresh spool
+    alerts = [json.loads(line) for line in taken.read_text().splitlines() if line.strip()]
+    for a in alerts:
+        record(con, Alert(**{**a, "raised_at": datetime.fromisoformat(a["raised_at"])}))
+    taken.unlink()
+    return len(alerts)
 
 
 def post_to_slack(alert: Alert, url: str | None = None, timeout: float = 5.0) -> bool:

@@ -43,10 +43,12 @@ def _timed_cli(partition: date, env: dict[str, str], select: str = "bronze/order
         "-m", "shopflow_assets.definitions", "--select", select, "--partition", partition.isoformat(),
     ]  # fmt: skip
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - started
-    output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty run cannot block on a full pipe
+        proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        log.seek(0)
+        output = log.read().decode(errors="replace")
     if status != 0 or "RUN_SUCCESS" not in output:
         raise SystemExit(f"materialization of {partition} failed:\n{output[-3000:]}")
     return elapsed, usage.ru_maxrss / 1024

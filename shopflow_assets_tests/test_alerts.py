@@ -118,3 +118,41 @@ def test_a_failed_blocking_check_raises_an_alert(
         "critical_rules: critical failures kept in silver: 2024-01-05 customer_id_not_null"
     )
     assert len(slack) == 1
+
+
+def test_an_alert_raised_while_a_run_holds_the_warehouse_is_filed_by_the_next_writer(
+    landing: Path, warehouse: Path, tmp_path: Path, slack
+) -> None:
+    import subprocess
+    import sys
+
+    from shopflow_assets.alerts import spool_path
+
+    with dg.instance_for_test() as instance:
+        result = _failed_run(landing, warehouse, tmp_path, instance)
+        run = result.dagster_run
+        (failure,) = [
+            r.dagster_event for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        ]
+        holder = subprocess.Popen(  # another process, as the next queued run would be, holds the write lock
+            [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+             "print('locked', flush=True); time.sleep(120)", str(warehouse)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            context = dg.build_run_status_sensor_context(
+                sensor_name="alert_on_run_failure", dagster_instance=instance, dagster_run=run, dagster_event=failure,
+                resources={"warehouse": WarehouseResource(path=str(warehouse))},
+            ).for_run_failure()  # fmt: skip
+            alert_on_run_failure(context)  # waits briefly for the lock, then spools
+        finally:
+            holder.kill()
+            holder.wait()
+    assert len(slack) == 1  # posted without waiting for the warehouse
+    assert spool_path(warehouse).exists()
+    write_csv(landing / "orders" / "orders_2024-01-06.csv", [order_line("O2", day="2024-01-06")])
+    assert materialize("bronze/orders", landing, warehouse, "2024-01-06").success  # the next writer
+    assert not spool_path(warehouse).exists()
+    with connect(warehouse, read_only=True) as con:
+        assert con.execute("SELECT kind, run_id FROM meta.alerts").fetchall() == [("run_failure", run.run_id)]

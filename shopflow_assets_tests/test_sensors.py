@@ -178,3 +178,37 @@ def test_an_orders_file_does_not_carry_forward(landing: Path, instance: dg.Dagst
     )
     _orders(landing, "2024-01-03")
     assert [r.partition_key for r in tick().run_requests] == ["2024-01-03"]
+
+
+@pytest.mark.parametrize("source", ["customers", "accounts", "products"])
+def test_carry_forward_runs_are_launchable(landing: Path, instance: dg.DagsterInstance, source: str) -> None:
+    """The range run selects whole multi-assets (the customer master) and what reads them."""
+    snapshot = "products" if source == "products" else "customers"
+    for day in (1, 2, 3):
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(dg.AssetKey(["silver", snapshot]), partition=f"2024-01-{day:02d}")
+        )
+    path = landing / source / f"{source}_2024-01-01_late.json"
+    write_json(
+        path, {"accounts": []} if source == "accounts" else {"snapshot_date": "2024-01-01", "products": []}
+    )
+    if source == "customers":
+        path.unlink()
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = landing / source / f"{source}_2024-01-01_late.parquet"
+        pq.write_table(pa.table({"customer_id": ["C1"]}), path)
+    _age(path)
+    requests = make_tick(landing, instance, f"{source}_files")().run_requests
+    (carry,) = [r for r in requests if r.partition_key is None]
+    selected = set(carry.asset_selection)
+    defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=selected
+    )  # raises if not launchable
+    expected = (
+        {"silver/products", "silver/orders", "silver/inventory_movements"}
+        if snapshot == "products"
+        else {"silver/customers", "silver/customer_id_map", "silver/customer_duplicates", "silver/orders"}
+    )
+    assert {k.to_user_string() for k in selected} == expected

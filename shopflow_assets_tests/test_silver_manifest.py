@@ -3,6 +3,7 @@ deduplicated exactly where the manifest says, and nothing else is."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from shopflow_assets.resources import connect
@@ -105,3 +106,17 @@ def test_every_partition_reconciles_and_keys_resolve(generated) -> None:
           AND a.source_system = 'crm' AND b.source_system = 'webshop'""",
     )
     assert set(merged) == pairs
+
+
+def test_quarantined_records_keep_their_own_raw_record(generated) -> None:
+    """A rejected web-shop account is quarantined with the account's fields, a CRM profile with its own."""
+    _, warehouse, _ = generated
+    rows = _q(
+        warehouse,
+        "SELECT source_file, raw_record FROM quarantine.rejected_records WHERE source = 'customers'",
+    )
+    assert {f.split("/")[0] for f, _ in rows} == {"customers", "accounts"}
+    for source_file, raw in rows:
+        record = json.loads(raw)
+        expected = "name_first" if source_file.startswith("accounts/") else "first_name"
+        assert expected in record and any(v is not None for v in record.values()), (source_file, raw)

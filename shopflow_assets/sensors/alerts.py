@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from shopflow_assets.alerts import Alert, partitions_of, post_to_slack, record
-from shopflow_assets.resources import WarehouseResource
+from shopflow_assets.alerts import Alert, drain_spool, partitions_of, post_to_slack, record, spool
+from shopflow_assets.resources import WarehouseLockedError, WarehouseResource
 
 
 def _summary(context: dg.RunFailureSensorContext) -> str:
@@ -30,9 +30,11 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, warehouse: Warehou
         partitions=partitions_of(dict(run.tags)),
         summary=_summary(context)[:2000],
     )
-    # Short lock wait: if the next queued run holds the warehouse, this raises and the sensor
-    # evaluates the same failure again on its next tick (its cursor only moves on success).
-    with warehouse.connect(lock_timeout=20) as con:
-        record(con, alert)
-    post_to_slack(alert)
+    post_to_slack(alert)  # first: it must not depend on the warehouse being free
+    try:
+        with warehouse.connect(lock_timeout=10) as con:
+            drain_spool(con, warehouse.database)
+            record(con, alert)
+    except WarehouseLockedError:  # the next queued run holds it: the next writer files the alert
+        spool(warehouse.database, alert)
     context.log.info(f"alert recorded for run {run.run_id}")

@@ -168,7 +168,8 @@ def _carry_forward(
     if not built:
         return None
     graph = context.repository_def.asset_graph
-    assets = dg.AssetSelection.assets(*snapshots).downstream().resolve(graph)
+    # a multi-asset snapshot (the customer master) runs whole, and so does what reads any of it
+    assets = dg.AssetSelection.assets(*snapshots).required_multi_asset_neighbors().downstream().resolve(graph)
     return max(built), sorted(assets, key=lambda k: k.to_user_string())
 
 

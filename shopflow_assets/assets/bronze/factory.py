@@ -4,6 +4,7 @@ import warnings
 
 import dagster as dg
 
+from shopflow_assets.alerts import drain_spool
 from shopflow_assets.assets.bronze.load import LoadResult, load_bronze
 from shopflow_assets.metadata import markdown_table, table_schema
 from shopflow_assets.partitions import daily_partitions, days_in, partition_window
@@ -81,6 +82,7 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         start, end = partition_window(context)
         with warehouse.connect() as con:
+            drain_spool(con, warehouse.database)
             try:
                 result = load_bronze(con, spec, landing.root, start, end, context.run.run_id)
             except Exception as exc:
@@ -98,6 +100,7 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": sum(result.rows_by_partition.values()),
+                "dagster/column_schema": table_schema(columns),
                 "rows_loaded": result.rows_loaded,
                 "rows_rejected": result.rows_rejected,
                 "files_read": len(result.files),

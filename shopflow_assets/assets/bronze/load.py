@@ -23,6 +23,15 @@ from shopflow_assets.warehouse.schema import bronze_columns, bronze_table, ensur
 from shopflow_assets.warehouse.transaction import transaction
 
 LAYER = "bronze"
+# DuckDB errors that say something about a file's content; others (out of memory, I/O, interrupts)
+# are the machine's trouble and must fail the run, so that its retry policy can try again.
+DATA_ERRORS = (
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.ConstraintException,
+    duckdb.BinderException,
+    duckdb.ParserException,
+)
 
 
 @dataclass
@@ -71,13 +80,18 @@ def _prepare_file(
     con: duckdb.DuckDBPyConnection, spec: SourceSpec, file: LandingFile, rel: str, out: Staged
 ) -> tuple[FileOutcome, Prepared | None]:
     """Check and stage one file; a file that cannot be read comes back rejected with the reason."""
-    probe = probe_file(file.path)
+    try:
+        probe = probe_file(file.path)
+    except OSError as exc:  # vanished or not readable by us: the day still loads without it
+        outcome = FileOutcome(path=rel, partition=file.partition, sha256="", bytes=0)
+        outcome.reject(f"cannot open file: {exc.strerror or exc}")
+        return outcome, None
     outcome = FileOutcome(path=rel, partition=file.partition, sha256=probe.sha256, bytes=probe.size)
     try:
         return outcome, READERS[spec.format](con, file, spec, probe, out)
     except FileRejected as exc:
         outcome.reject(str(exc))
-    except duckdb.Error as exc:  # anything the reader did not foresee still names the file
+    except DATA_ERRORS as exc:  # what the reader did not foresee in the data still names the file
         outcome.reject(f"unreadable {spec.format} file: {_first_line(exc)}")
     return outcome, None
 
@@ -168,7 +182,7 @@ def _swap_window(
                 continue
             try:
                 _insert_file(con, spec, table, names, cols, o, plan, run_id, ingested_at)
-            except duckdb.Error as exc:
+            except DATA_ERRORS as exc:  # anything else (memory, disk, interrupt) fails the run: retried
                 raise _FileInsertFailed(o, exc) from exc
         if files:
             con.executemany(

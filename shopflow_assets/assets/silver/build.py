@@ -193,7 +193,8 @@ def _route(
         SELECT f._row_id,
                bool_or(r.action = 'reject') AS rejected,
                list(f.rule_id ORDER BY f.rule_id) FILTER (WHERE r.action = 'flag') AS flags,
-               arg_min(f.rule_id, r.severity_rank) FILTER (WHERE r.action = 'reject') AS reject_rule,
+               (list(f.rule_id ORDER BY r.severity_rank, f.rule_id) FILTER (WHERE r.action = 'reject'))[1]
+                   AS reject_rule,
                string_agg(r.rule_id || ': ' || r.rule_name
                           || coalesce(' (' || f.column_name || ' = ' || coalesce(f.value, 'null') || ')', ''),
                           '; ' ORDER BY r.severity_rank, f.rule_id) FILTER (WHERE r.action = 'reject') AS reason
@@ -325,16 +326,16 @@ def build_silver(
     raw = (
         "coalesce("
         + ", ".join(
-            "to_json(struct_pack("
+            f"CASE WHEN b{i}._source_file IS NOT NULL THEN to_json(struct_pack("
             + ", ".join(f"{ident(c.name)} := b{i}.{ident(c.name)}" for c in SOURCES[b].all_columns)
-            + "))::VARCHAR"
+            + "))::VARCHAR END"
             for i, b in enumerate(table.bronze)
         )
         + ")"
     )
     joins = " ".join(
-        f"LEFT JOIN bronze.{ident(b)} b{i} ON b{i}._source_file = c._source_file "
-        f"AND b{i}._record_number = c._record_number"
+        f"LEFT JOIN bronze.{ident(b)} b{i} ON b{i}._partition_date = c._partition_date "
+        f"AND b{i}._source_file = c._source_file AND b{i}._record_number = c._record_number"
         for i, b in enumerate(table.bronze)
     )
     with transaction(con):

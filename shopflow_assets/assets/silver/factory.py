@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import duckdb
 
-from shopflow_assets.alerts import Alert, post_to_slack, record
+from shopflow_assets.alerts import Alert, drain_spool, post_to_slack, record
 from shopflow_assets.assets.bronze.factory import TRANSIENT_RETRIES, WRITER_POOL
 from shopflow_assets.assets.silver.reconcile import Reconciliation, reconcile
 from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable
@@ -212,8 +212,9 @@ def _materialize(
     quality: QualityRulesResource,
 ) -> Iterator[dg.MaterializeResult]:
     # Pandera and polars load here, in the run, not when the code location is imported.
-    from shopflow_assets.assets.silver.build import build_silver, publish_rows
+    from shopflow_assets.assets.silver.build import QualityRulesError, build_silver, publish_rows
     from shopflow_assets.assets.silver.snapshots import publish_customers, publish_products
+    from shopflow_assets.quality.validate import ContractError
 
     start, end = partition_window(context)
     from shopflow_assets.quality.config import QualityConfigError
@@ -227,8 +228,13 @@ def _materialize(
     )
     with warehouse.connect() as con:
         ensure_schema(con)
+        drain_spool(con, warehouse.database)
         try:
             build = build_silver(con, table, config, start, end, context.run.run_id, publish)
+        except (QualityRulesError, ContractError) as exc:  # a rules/contract mismatch: retrying cannot fix it
+            raise dg.Failure(
+                description=f"silver/{table.name} for {start} .. {end}: {exc}", allow_retries=False
+            ) from exc
         except Exception as exc:
             raise RuntimeError(f"silver/{table.name} for {start} .. {end}: {exc}") from exc
         checks = _rule_checks(table, build)
