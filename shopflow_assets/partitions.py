@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -22,7 +22,3 @@ def partition_window(context: dg.AssetExecutionContext) -> tuple[date, date]:
 
 def days_in(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days)]
-
-
-def parse_day(value: str) -> date:
-    return datetime.strptime(value, "%Y-%m-%d").date()

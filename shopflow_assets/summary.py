@@ -7,23 +7,14 @@ from pathlib import Path
 import duckdb
 
 from shopflow_assets.readers.base import ident
+from shopflow_assets.reports.table import grid
 from shopflow_assets.resources import connect
 from shopflow_assets.sources import SOURCES
 from shopflow_assets.warehouse.schema import bronze_table
 
 
 def _grid(title: str, header: list[str], rows: list[tuple]) -> str:
-    """A plain-text table: text left-aligned, numbers right-aligned."""
-    numeric = [all(isinstance(r[i], int | float) or r[i] is None for r in rows) for i in range(len(header))]
-    cells = [[str(h) for h in header]] + [["" if v is None else str(v) for v in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-
-    def line(row: list[str]) -> str:
-        return "  ".join(
-            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(row, widths, numeric, strict=False)
-        ).rstrip()
-
-    return "\n".join([title, line(cells[0]), line(["-" * w for w in widths]), *map(line, cells[1:])])
+    return f"{title}\n{grid(header, rows)}"
 
 
 def render(con: duckdb.DuckDBPyConnection) -> str:

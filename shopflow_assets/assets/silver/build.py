@@ -85,7 +85,6 @@ class SilverBuild:
     min_quality_score: float
     scores: list[DayScore]
     rules: list[RuleOutcome]
-    rows_by_partition: dict[date, int] = field(default_factory=dict)
 
     def total(self, attr: str) -> int:
         return sum(getattr(s, attr) for s in self.scores)
