@@ -10,7 +10,7 @@ import pytest
 
 from shopflow_assets.resources import connect
 from shopflow_assets.sources import SOURCES
-from shopflow_assets.warehouse.schema import bronze_columns
+from shopflow_assets.warehouse.schema import bronze_columns, bronze_row_columns
 from shopflow_assets_tests.conftest import order_line, write_csv
 
 LINEAGE = "_partition_date::VARCHAR, _source_file, _file_sha256, _record_number, _run_id"
@@ -148,6 +148,67 @@ def test_a_failed_swap_leaves_the_previous_rows(landing: Path, load, query, ware
     assert _snapshot(query) == before
     assert query("SELECT DISTINCT _run_id FROM bronze.orders") == [("good",)]
     assert query("SELECT count(*) FROM duckdb_tables() WHERE temporary") == [(0,)]
+    # The failed load's staged rows were never published; the next load of the day removes them.
+    with connect(warehouse) as con:
+        con.execute("ALTER TABLE meta.ingestion_log DROP COLUMN must_be_set")
+    load("orders", "2024-01-01", run_id="fixed")
+    assert query("SELECT _run_id, count(*) FROM bronze.orders GROUP BY ALL") == [("fixed", 5)]
+    assert query("SELECT count(*) FROM bronze._orders") == [(5,)]
+    assert query("SELECT count(*), count(DISTINCT file_id) FROM bronze._files") == [(1, 1)]
+
+
+def test_latin1_csv_is_read_again_as_latin1_with_exact_counts(landing: Path, load, query) -> None:
+    """DuckDB reads every CSV as UTF-8 first; a Latin-1 file is read again, and only that reading counts."""
+    rows = [
+        order_line("L1", customer_id="CUST-José"),
+        order_line("L2", quantity="zwei"),
+        order_line("L3", store_id="São Paulo"),
+    ]
+    write_csv(landing / "orders" / "orders_2024-01-05.csv", rows, encoding="latin-1")
+    result = load("orders", "2024-01-05")
+    assert (result.rows_loaded, result.rows_rejected) == (2, 1)
+    assert query("SELECT order_id, customer_id, store_id, _record_number FROM bronze.orders ORDER BY 4") == [
+        ("L1", "CUST-José", "ST001", 1),
+        ("L3", "CUST000001", "São Paulo", 3),
+    ]
+    assert query("SELECT record_number, record_key, rule FROM quarantine.rejected_records") == [
+        (2, "L2", "type_cast")
+    ]
+    assert query("SELECT count(*) FROM bronze._orders") == [(2,)]
+    assert query("SELECT rows_loaded, rows_rejected FROM meta.ingestion_log") == [(2, 1)]
+
+
+def test_a_warehouse_from_before_the_file_split_is_migrated(
+    warehouse: Path, load, landing: Path, query
+) -> None:
+    """bronze.<source> used to be a table holding every lineage column; it becomes rows + files + view."""
+    spec = SOURCES["orders"]
+    columns = ", ".join(f"{n} {t}" for n, t in bronze_columns(spec))
+    values = ", ".join("NULL" if c.name not in ("order_id", "quantity") else "?" for c in spec.all_columns)
+    rows = [
+        ("A1", 1, "2024-01-01", "orders/orders_2024-01-01.csv", "aa", 1, "2024-01-02 00:00:00", "r1"),
+        ("A2", 2, "2024-01-01", "orders/orders_2024-01-01.csv", "aa", 2, "2024-01-02 00:00:00", "r1"),
+        ("B1", 3, "2024-01-02", "orders/orders_2024-01-02.csv", "bb", 1, "2024-01-03 00:00:00", "r2"),
+    ]
+    with connect(warehouse) as con:
+        con.execute(f"CREATE SCHEMA bronze; CREATE TABLE bronze.orders ({columns})")
+        con.executemany(f"INSERT INTO bronze.orders VALUES ({values}, ?, ?, ?, ?, ?, ?)", rows)
+        before = con.execute("SELECT * FROM bronze.orders ORDER BY ALL").fetchall()
+    _day_file(landing, "2024-01-03", 2)
+    load("orders", "2024-01-03")  # any writer migrates first
+    assert query("SELECT * FROM bronze.orders WHERE _partition_date < '2024-01-03' ORDER BY ALL") == before
+    assert query("SELECT table_type FROM information_schema.tables WHERE table_name = 'orders'") == [
+        ("VIEW",)
+    ]
+    assert query("SELECT source_file, file_sha256, run_id FROM bronze._files ORDER BY 1") == [
+        ("orders/orders_2024-01-01.csv", "aa", "r1"),
+        ("orders/orders_2024-01-02.csv", "bb", "r2"),
+        (
+            "orders/orders_2024-01-03.csv",
+            hashlib.sha256((landing / "orders/orders_2024-01-03.csv").read_bytes()).hexdigest(),
+            "test-run",
+        ),
+    ]
 
 
 def test_record_numbers_stay_exact_across_renumber_buckets(landing: Path, load, query) -> None:
@@ -172,9 +233,9 @@ def test_a_file_that_fails_inside_the_transaction_is_rejected_and_the_rest_loads
 ) -> None:
     """The warehouse refuses one file's rows (a CHECK constraint): that file is rejected with
     DuckDB's reason, the transaction is retried without it, and the other file loads."""
-    columns = ", ".join(f"{n} {t}" for n, t in bronze_columns(SOURCES["orders"]))
+    columns = ", ".join(f"{n} {t}" for n, t in bronze_row_columns(SOURCES["orders"]))
     with connect(warehouse) as con:
-        con.execute(f"CREATE SCHEMA bronze; CREATE TABLE bronze.orders ({columns}, CHECK (quantity < 100))")
+        con.execute(f"CREATE SCHEMA bronze; CREATE TABLE bronze._orders ({columns}, CHECK (quantity < 100))")
     _day_file(landing, "2024-01-03", 2)
     write_csv(
         landing / "orders" / "orders_2024-01-03_big.csv",

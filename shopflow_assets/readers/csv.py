@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 
 from shopflow_assets.landing import LandingFile
@@ -22,10 +24,12 @@ _RULES = {
 }
 
 
-def header_line(probe: FileProbe) -> str:
-    encoding = "utf-8-sig" if probe.utf8 else "latin-1"
-    first = probe.head.split(b"\n", 1)[0].rstrip(b"\r")
-    return first.decode(encoding, errors="replace")
+def header_line(head: bytes) -> str:
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        return first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return first.decode("latin-1")
 
 
 def sniff_delimiter(header: str) -> str:
@@ -66,17 +70,34 @@ RENUMBER_BUCKET = 4096
 def prepare(
     con: duckdb.DuckDBPyConnection, file: LandingFile, spec: SourceSpec, probe: FileProbe, out: Staged
 ) -> Prepared:
+    """Plan a UTF-8 reading with a Latin-1 one to fall back on: DuckDB checks the encoding as it
+    reads, so the file is scanned once unless it is not UTF-8 (the contract's other encoding)."""
     if probe.size == 0:
         raise FileRejected("file is empty (0 bytes)")
-    header = header_line(probe)
+    header = header_line(probe.head)
     if not header.strip():
         raise FileRejected("file has no header line")
     delimiter = sniff_delimiter(header)
     order = header_columns(header, delimiter, spec)
+    as_utf8, as_latin1 = Staged(out.temp("utf8")), Staged(out.temp("latin1"))
+    utf8 = _plan(con, file, spec, delimiter, order, "utf-8", as_utf8)
+    latin1 = _plan(con, file, spec, delimiter, order, "latin-1", as_latin1)
+    invalid = f"SELECT count(*) FROM {as_utf8.temp('errors')} WHERE error_type = 'INVALID ENCODING'"
+    return replace(utf8, fallback=latin1, fallback_if=invalid)
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    spec: SourceSpec,
+    delimiter: str,
+    order: list[str],
+    encoding: str,
+    out: Staged,
+) -> Prepared:
     types = {c.name: c.type for c in spec.columns}
     columns = "{" + ", ".join(f"{sql_str(n)}: {sql_str(types[n])}" for n in order) + "}"
-    encoding = "utf-8" if probe.utf8 else "latin-1"
-    errors, scans = out.temp("csv_errors"), out.temp("csv_scans")
+    errors, scans = out.temp("errors"), out.temp("scans")
     con.execute(f"DROP TABLE IF EXISTS {errors}; DROP TABLE IF EXISTS {scans}")
     names = ", ".join(ident(c) for c in spec.column_names)
     rows_sql = f"""

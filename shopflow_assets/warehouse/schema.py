@@ -1,4 +1,11 @@
-"""DDL for the warehouse: bronze tables from the registry, plus quarantine and meta."""
+"""DDL for the warehouse: bronze tables from the registry, plus quarantine and meta.
+
+`bronze.<source>` is a view. Its rows live in `bronze._<source>` with the delivered fields, the
+partition date, the record number and a `_file_id`; what is the same for every record of a file
+(path, sha256, ingestion time, run id) is stored once, in `bronze._files`, and joined in by the view.
+Writing those four constants into a million rows cost a bulk load about a quarter of DuckDB's own
+load time; the join costs readers next to nothing (one row per file on the build side).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,9 @@ import duckdb
 
 from shopflow_assets.readers.base import ident
 from shopflow_assets.sources import SOURCES, SourceSpec
+from shopflow_assets.warehouse.transaction import transaction
 
-# Only the loader writes these, always all of them; constraints would cost on the hot path.
+# The lineage columns readers see on bronze.<source>, in order (PLATFORM.md's warehouse contract).
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_partition_date", "DATE NOT NULL"),
     ("_source_file", "VARCHAR"),
@@ -16,12 +24,26 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_ingested_at", "TIMESTAMP"),
     ("_run_id", "VARCHAR"),
 )
+# Per-file lineage: view column -> bronze._files column.
+FILE_LINEAGE = {
+    "_source_file": "source_file",
+    "_file_sha256": "file_sha256",
+    "_ingested_at": "ingested_at",
+    "_run_id": "run_id",
+}
+BRONZE_FILES = "bronze._files"
+FILE_IDS = "bronze._file_ids"
 
 SHARED_DDL = """
 CREATE SCHEMA IF NOT EXISTS bronze;
 CREATE SCHEMA IF NOT EXISTS silver;
 CREATE SCHEMA IF NOT EXISTS quarantine;
 CREATE SCHEMA IF NOT EXISTS meta;
+CREATE SEQUENCE IF NOT EXISTS bronze._file_ids;
+-- the files bronze holds now, one row each; meta.ingestion_log keeps every attempt
+CREATE TABLE IF NOT EXISTS bronze._files (
+    file_id BIGINT NOT NULL, source VARCHAR NOT NULL, partition_date DATE NOT NULL,
+    source_file VARCHAR NOT NULL, file_sha256 VARCHAR, ingested_at TIMESTAMP NOT NULL, run_id VARCHAR NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantine.rejected_records (
     source VARCHAR NOT NULL, layer VARCHAR NOT NULL, partition_date DATE NOT NULL,
     source_file VARCHAR, record_number BIGINT, record_key VARCHAR, rule VARCHAR NOT NULL,
@@ -56,16 +78,76 @@ CREATE TABLE IF NOT EXISTS meta.quality_scores (
 
 
 def bronze_table(spec: SourceSpec) -> str:
+    """The view readers use: delivered fields plus every lineage column."""
     return f"bronze.{ident(spec.name)}"
 
 
+def bronze_rows_table(spec: SourceSpec) -> str:
+    """The stored rows behind the view; only the bronze loader writes it."""
+    return f"bronze.{ident('_' + spec.name)}"
+
+
 def bronze_columns(spec: SourceSpec) -> list[tuple[str, str]]:
+    """Columns of the bronze.<source> view."""
     return [(c.name, c.type) for c in spec.all_columns] + list(LINEAGE_COLUMNS)
+
+
+def bronze_row_columns(spec: SourceSpec) -> list[tuple[str, str]]:
+    """Columns of the stored rows table."""
+    return [(c.name, c.type) for c in spec.all_columns] + [
+        ("_partition_date", "DATE NOT NULL"),
+        ("_file_id", "BIGINT"),
+        ("_record_number", "BIGINT"),
+    ]
+
+
+def _view_sql(spec: SourceSpec) -> str:
+    cols = [
+        f"f.{FILE_LINEAGE[n]} AS {n}" if n in FILE_LINEAGE else f"r.{ident(n)}"
+        for n, _ in bronze_columns(spec)
+    ]
+    return (
+        f"SELECT {', '.join(cols)} FROM {bronze_rows_table(spec)} r "
+        f"JOIN {BRONZE_FILES} f ON f.file_id = r._file_id"
+    )
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create what is missing; idempotent, so every writer can call it first."""
     con.execute(SHARED_DDL)
+    legacy = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'bronze' AND NOT starts_with(table_name, '_')"
+        ).fetchall()
+    }
     for spec in SOURCES.values():
-        cols = ", ".join(f"{ident(n)} {t}" for n, t in bronze_columns(spec))
-        con.execute(f"CREATE TABLE IF NOT EXISTS {bronze_table(spec)} ({cols})")
+        cols = ", ".join(f"{ident(n)} {t}" for n, t in bronze_row_columns(spec))
+        con.execute(f"CREATE TABLE IF NOT EXISTS {bronze_rows_table(spec)} ({cols})")
+        if spec.name in legacy:
+            _migrate_bronze_table(con, spec)
+        con.execute(f"CREATE VIEW IF NOT EXISTS {bronze_table(spec)} AS {_view_sql(spec)}")
+
+
+def _migrate_bronze_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Move a bronze.<source> table from before the file split into rows + files, keeping every row."""
+    old = bronze_table(spec)
+    file_key = ["_partition_date", "_source_file", "_file_sha256", "_ingested_at", "_run_id"]
+    with transaction(con):
+        con.execute(
+            f"""INSERT INTO {BRONZE_FILES}
+            SELECT nextval('{FILE_IDS}'), ?, _partition_date, _source_file, _file_sha256, _ingested_at, _run_id
+            FROM (SELECT DISTINCT {", ".join(file_key)} FROM {old})""",
+            [spec.name],
+        )
+        match = " AND ".join(
+            f"f.{FILE_LINEAGE.get(c, 'partition_date')} IS NOT DISTINCT FROM o.{c}" for c in file_key
+        )
+        con.execute(
+            f"""INSERT INTO {bronze_rows_table(spec)}
+            SELECT {", ".join(f"o.{ident(c.name)}" for c in spec.all_columns)}, o._partition_date, f.file_id,
+                   o._record_number
+            FROM {old} o JOIN {BRONZE_FILES} f ON f.source = ? AND {match}""",
+            [spec.name],
+        )
+        con.execute(f"DROP TABLE {old}")

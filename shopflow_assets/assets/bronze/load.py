@@ -1,14 +1,25 @@
-"""Loading one source's files for a window of days into bronze, in one transaction.
+"""Loading one source's files for a window of days into bronze: stage, then publish atomically.
 
 Each file is prepared first (header, encoding and delimiter checks; JSON and Parquet are typed into
-temp tables), then the window's old rows and quarantine entries are swapped for the new ones in one
-transaction. CSV streams straight from read_csv into the bronze table inside that transaction, the
-way DuckDB's own CREATE TABLE AS does. If a file still fails there, the transaction rolls back and
-is retried without that file, which goes to quarantine.rejected_files, so a failure leaves the previous state and a re-run gives the same rows.
+temp tables). Then two transactions:
+
+1. Stage: every readable file's rows are appended to the rows table under a new file id. CSV
+   streams straight from read_csv, the way DuckDB's own CREATE TABLE AS does. Readers do not see
+   these rows: the bronze.<source> view shows only files registered in bronze._files. If a file
+   fails here, the transaction rolls back and is retried without that file, which is rejected.
+2. Publish: record numbers are set, and the window's old rows, file registrations and quarantine
+   entries are swapped for the new ones, in one transaction.
+
+Numbering after the stage commits is what makes this fast: an UPDATE of rows that are still
+transaction-local forces DuckDB to rewrite the whole optimistically written append at commit,
+which cost more than the numbering itself. A failure between the two transactions leaves only
+unregistered rows, which readers never see and the window's next load deletes; so a failure
+leaves the previous state and a re-run gives the same rows.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,10 +27,15 @@ from pathlib import Path
 import duckdb
 
 from shopflow_assets.landing import LandingFile, files_in_window
-from shopflow_assets.readers import READERS, FileRejected, Prepared, Staged, probe_file
-from shopflow_assets.readers.base import ident, sql_str
+from shopflow_assets.readers import READERS, FileProbe, FileRejected, Prepared, Staged, probe_file
+from shopflow_assets.readers.base import ident
 from shopflow_assets.sources import SourceSpec
-from shopflow_assets.warehouse.schema import bronze_columns, bronze_table, ensure_schema
+from shopflow_assets.warehouse.schema import (
+    BRONZE_FILES,
+    FILE_IDS,
+    bronze_rows_table,
+    ensure_schema,
+)
 from shopflow_assets.warehouse.transaction import transaction
 
 LAYER = "bronze"
@@ -38,8 +54,7 @@ DATA_ERRORS = (
 class FileOutcome:
     path: str  # relative to the landing root
     partition: date
-    sha256: str
-    bytes: int
+    probe: FileProbe | None  # None: the file could not be opened
     rows_loaded: int = 0
     rows_rejected: int = 0
     status: str = "loaded"  # or "rejected"
@@ -49,6 +64,14 @@ class FileOutcome:
 
     def reject(self, reason: str) -> None:
         self.status, self.reason = "rejected", reason
+
+    @property
+    def sha256(self) -> str:
+        return self.probe.sha256 if self.probe else ""
+
+    @property
+    def bytes(self) -> int:
+        return self.probe.size if self.probe else 0
 
 
 @dataclass
@@ -77,16 +100,21 @@ def _now() -> datetime:
 
 
 def _prepare_file(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, file: LandingFile, rel: str, out: Staged
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    file: LandingFile,
+    rel: str,
+    out: Staged,
+    hasher: Executor,
 ) -> tuple[FileOutcome, Prepared | None]:
     """Check and stage one file; a file that cannot be read comes back rejected with the reason."""
     try:
-        probe = probe_file(file.path)
+        probe = probe_file(file.path, hasher)
     except OSError as exc:  # vanished or not readable by us: the day still loads without it
-        outcome = FileOutcome(path=rel, partition=file.partition, sha256="", bytes=0)
+        outcome = FileOutcome(path=rel, partition=file.partition, probe=None)
         outcome.reject(f"cannot open file: {exc.strerror or exc}")
         return outcome, None
-    outcome = FileOutcome(path=rel, partition=file.partition, sha256=probe.sha256, bytes=probe.size)
+    outcome = FileOutcome(path=rel, partition=file.partition, probe=probe)
     try:
         return outcome, READERS[spec.format](con, file, spec, probe, out)
     except FileRejected as exc:
@@ -121,25 +149,22 @@ def load_bronze(
 ) -> LoadResult:
     """Replace bronze.<source> and its quarantine rows for [start, end) with what the landing holds."""
     ensure_schema(con)
-    table = bronze_table(spec)
+    table = bronze_rows_table(spec)
     ingested_at = _now()
     prefix = "_bronze_"
     files = files_in_window(landing_root, spec, start, end)
-    try:
-        prepared = [
-            _prepare_file(con, spec, f, f.path.relative_to(landing_root).as_posix(), Staged(f"{prefix}{i}"))
-            for i, f in enumerate(files)
-        ]
-        while True:
-            try:
-                _swap_window(con, spec, table, start, end, prepared, run_id, ingested_at)
-                break
-            except _FileInsertFailed as failed:  # retry without the file that broke the transaction
-                failed.outcome.reject(f"unreadable {spec.format} file: {_first_line(failed.cause)}")
-                failed.outcome.rows_loaded = failed.outcome.rows_rejected = 0
-                prepared = [(o, None if o is failed.outcome else p) for o, p in prepared]
-    finally:
-        _drop_temp(con, prefix)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
+        try:
+            prepared = [
+                _prepare_file(
+                    con, spec, f, f.path.relative_to(landing_root).as_posix(), Staged(f"{prefix}{i}"), hasher
+                )
+                for i, f in enumerate(files)
+            ]
+            staged = _stage(con, spec, table, prepared)
+            _publish(con, spec, table, start, end, staged, run_id, ingested_at)
+        finally:
+            _drop_temp(con, prefix)
     rows = dict(
         con.execute(
             f"SELECT _partition_date, count(*) FROM {table} WHERE _partition_date >= ? AND _partition_date < ? "
@@ -152,75 +177,116 @@ def load_bronze(
     )
 
 
-def _swap_window(
+@dataclass
+class _Staged:
+    """A file's place in the stage transaction: its rows' file id and the reading that produced them."""
+
+    outcome: FileOutcome
+    plan: Prepared | None  # None: the file is rejected
+    file_id: int | None = None
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    table: str,
+    files: list[tuple[FileOutcome, Prepared | None]],
+) -> list[_Staged]:
+    """Append every readable file's rows under new file ids, unregistered (invisible to readers)."""
+    names = ", ".join(ident(c.name) for c in spec.all_columns)
+    staged = [_Staged(o, plan) for o, plan in files]
+    while True:
+        try:
+            with transaction(con):
+                for s in staged:
+                    if s.plan is None:
+                        continue
+                    try:
+                        s.file_id, s.plan = _insert_rows(con, table, names, s.outcome, s.plan)
+                    except DATA_ERRORS as exc:  # anything else (memory, disk, interrupt) fails the run
+                        raise _FileInsertFailed(s.outcome, exc) from exc
+            return staged
+        except _FileInsertFailed as failed:  # retry without the file that broke the transaction
+            failed.outcome.reject(f"unreadable {spec.format} file: {_first_line(failed.cause)}")
+            failed.outcome.rows_loaded = 0
+            for s in staged:
+                if s.outcome is failed.outcome:
+                    s.plan = None
+
+
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection, table: str, names: str, o: FileOutcome, plan: Prepared
+) -> tuple[int, Prepared]:
+    """Append one file's rows under a new file id; returns the id and the reading that was kept."""
+    (file_id,) = con.execute(f"SELECT nextval('{FILE_IDS}')").fetchone()
+    (o.rows_loaded,) = con.execute(
+        f"INSERT INTO {table} SELECT {names}, ?::DATE, {file_id}, _record_number FROM ({plan.rows_sql})",
+        [o.partition],
+    ).fetchone()
+    if plan.fallback and plan.fallback_if and con.execute(plan.fallback_if).fetchone()[0]:
+        con.execute(f"DELETE FROM {table} WHERE _file_id = ?", [file_id])
+        return _insert_rows(con, table, names, o, plan.fallback)
+    return file_id, plan
+
+
+def _publish(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
     table: str,
     start: date,
     end: date,
-    files: list[tuple[FileOutcome, Prepared | None]],
+    staged: list[_Staged],
     run_id: str,
     ingested_at: datetime,
 ) -> None:
-    """Delete the window's rows and quarantine entries and insert every readable file, atomically."""
-    names = ", ".join(ident(c.name) for c in spec.all_columns)
-    cols = ", ".join(ident(n) for n, _ in bronze_columns(spec))
+    """Number the staged rows and swap the window's rows, files and quarantine entries, atomically."""
+    window = [start, end]
+    new_ids = [s.file_id for s in staged if s.plan is not None]
     with transaction(con):
-        con.execute(f"DELETE FROM {table} WHERE _partition_date >= ? AND _partition_date < ?", [start, end])
+        for s in staged:
+            if s.plan is not None and s.plan.renumber:
+                s.plan.renumber(con, table, f"_file_id = {s.file_id}")
+        # old rows, and any a failed load staged but never published
+        con.execute(
+            f"DELETE FROM {table} WHERE _partition_date >= ? AND _partition_date < ? "
+            "AND NOT list_contains(?::BIGINT[], _file_id)",
+            [*window, new_ids],
+        )
+        con.execute(
+            f"DELETE FROM {BRONZE_FILES} WHERE source = ? AND partition_date >= ? AND partition_date < ?",
+            [spec.name, *window],
+        )
         for quarantine in ("rejected_records", "rejected_files"):
             con.execute(
                 f"DELETE FROM quarantine.{quarantine} "
                 "WHERE source = ? AND layer = ? AND partition_date >= ? AND partition_date < ?",
-                [spec.name, LAYER, start, end],
+                [spec.name, LAYER, *window],
             )
-        for o, plan in files:
-            if plan is None:
+        for s in staged:
+            o = s.outcome
+            if s.plan is None:
                 con.execute(
                     "INSERT INTO quarantine.rejected_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [spec.name, LAYER, o.partition, o.path, o.sha256, o.bytes, o.reason, run_id, ingested_at],
                 )
                 continue
-            try:
-                _insert_file(con, spec, table, names, cols, o, plan, run_id, ingested_at)
-            except DATA_ERRORS as exc:  # anything else (memory, disk, interrupt) fails the run: retried
-                raise _FileInsertFailed(o, exc) from exc
-        if files:
+            (o.rows_rejected,) = con.execute(
+                f"""INSERT INTO quarantine.rejected_records
+                SELECT ?, ?, ?::DATE, ?, record_number, record_key, rule, reason, raw_record, ?, ?::TIMESTAMP
+                FROM ({s.plan.rejects_sql})""",
+                [spec.name, LAYER, o.partition, o.path, run_id, ingested_at],
+            ).fetchone()
+            con.execute(
+                f"INSERT INTO {BRONZE_FILES} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [s.file_id, spec.name, o.partition, o.path, o.sha256, ingested_at, run_id],
+            )
+            o.finished_at = _now()
+        if staged:
             con.executemany(
                 "INSERT INTO meta.ingestion_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     [run_id, spec.name, o.partition, o.path, o.sha256, o.bytes, o.rows_loaded,
                      o.rows_rejected, o.status, o.reason, o.started_at, o.finished_at or _now()]
-                    for o, _ in files
+                    for o in (s.outcome for s in staged)
                 ],
             )  # fmt: skip
-
-
-def _insert_file(
-    con: duckdb.DuckDBPyConnection,
-    spec: SourceSpec,
-    table: str,
-    names: str,
-    cols: str,
-    o: FileOutcome,
-    plan: Prepared,
-    run_id: str,
-    ingested_at: datetime,
-) -> None:
-    (o.rows_loaded,) = con.execute(
-        f"""INSERT INTO {table} ({cols})
-        SELECT {names}, ?::DATE, ?, ?, _record_number, ?::TIMESTAMP, ? FROM ({plan.rows_sql})""",
-        [o.partition, o.path, o.sha256, ingested_at, run_id],
-    ).fetchone()
-    if plan.renumber:
-        plan.renumber(
-            con,
-            table,
-            f"_source_file = {sql_str(o.path)} AND _partition_date = DATE {sql_str(o.partition.isoformat())}",
-        )
-    (o.rows_rejected,) = con.execute(
-        f"""INSERT INTO quarantine.rejected_records
-        SELECT ?, ?, ?::DATE, ?, record_number, record_key, rule, reason, raw_record, ?, ?::TIMESTAMP
-        FROM ({plan.rejects_sql})""",
-        [spec.name, LAYER, o.partition, o.path, run_id, ingested_at],
-    ).fetchone()
-    o.finished_at = _now()
