@@ -2,12 +2,9 @@
 
 import dagster as dg
 
-from shopflow_assets.partitions import daily_partitions
-
 daily_refresh_job = dg.define_asset_job(
     "daily_refresh",
     selection=dg.AssetSelection.all(),
-    partitions_def=daily_partitions,
     description="Every asset for one day: what the 02:00 schedule runs, and a handy manual re-run.",
 )
 

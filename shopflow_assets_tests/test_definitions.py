@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -64,3 +65,12 @@ def test_importing_the_code_location_does_no_data_io(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == [str(len(SOURCES) + len(SILVER_KEYS)), "False"]  # no dbt/pandera on load
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_0200_schedule_runs_yesterdays_partition_of_every_asset() -> None:
+    schedule = defs.get_schedule_def("daily_refresh_0200_utc")
+    assert schedule.cron_schedule == "0 2 * * *"
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 1, 5, 2, 0, tzinfo=UTC))
+    assert [r.partition_key for r in schedule.evaluate_tick(context).run_requests] == ["2024-01-04"]
+    job = defs.resolve_job_def("daily_refresh")
+    assert set(job.asset_layer.selected_asset_keys) == set(defs.resolve_asset_graph().get_all_asset_keys())
