@@ -165,17 +165,31 @@ def test_latin1_csv_is_read_again_as_latin1_with_exact_counts(landing: Path, loa
         order_line("L3", store_id="São Paulo"),
     ]
     write_csv(landing / "orders" / "orders_2024-01-05.csv", rows, encoding="latin-1")
+    # a UTF-8 file after it in the same load: its rows follow the discarded first reading
+    write_csv(
+        landing / "orders" / "orders_2024-01-05_store-2.csv",
+        [order_line("U1", quantity="?"), order_line("U2")],
+    )
     result = load("orders", "2024-01-05")
-    assert (result.rows_loaded, result.rows_rejected) == (2, 1)
-    assert query("SELECT order_id, customer_id, store_id, _record_number FROM bronze.orders ORDER BY 4") == [
+    assert (result.rows_loaded, result.rows_rejected) == (3, 2)
+    assert query(
+        "SELECT order_id, customer_id, store_id, _record_number FROM bronze.orders ORDER BY _source_file, 4"
+    ) == [
         ("L1", "CUST-José", "ST001", 1),
         ("L3", "CUST000001", "São Paulo", 3),
+        ("U2", "CUST000001", "ST001", 2),
     ]
-    assert query("SELECT record_number, record_key, rule FROM quarantine.rejected_records") == [
-        (2, "L2", "type_cast")
+    assert query(
+        "SELECT record_number, record_key, rule FROM quarantine.rejected_records ORDER BY source_file"
+    ) == [
+        (2, "L2", "type_cast"),
+        (1, "U1", "type_cast"),
     ]
-    assert query("SELECT count(*) FROM bronze._orders") == [(2,)]
-    assert query("SELECT rows_loaded, rows_rejected FROM meta.ingestion_log") == [(2, 1)]
+    assert query("SELECT count(*) FROM bronze._orders") == [(3,)]
+    assert query("SELECT rows_loaded, rows_rejected FROM meta.ingestion_log ORDER BY path") == [
+        (2, 1),
+        (1, 1),
+    ]
 
 
 def test_a_warehouse_from_before_the_file_split_is_migrated(
