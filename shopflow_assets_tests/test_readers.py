@@ -40,6 +40,23 @@ def test_csv_columns_in_another_order_are_matched_by_name(landing: Path, load, q
     ]
 
 
+def test_csv_record_numbers_count_records_not_lines(landing: Path, load, query) -> None:
+    """A quoted field may hold a line break: numbering follows records, as DuckDB's rejects do."""
+    rows = [
+        order_line("M1", store_id='"Store\nwith two lines"'),
+        order_line("M2", quantity="many"),
+        order_line("M3"),
+    ]
+    write_csv(landing / "orders" / f"orders_{DAY}.csv", rows)
+    result = load("orders", DAY)
+    assert (result.rows_loaded, result.rows_rejected) == (2, 1)
+    assert query("SELECT order_id, store_id, _record_number FROM bronze.orders ORDER BY 3") == [
+        ("M1", "Store\nwith two lines", 1),
+        ("M3", "ST001", 3),
+    ]
+    assert query("SELECT record_number, record_key FROM quarantine.rejected_records") == [(2, "M2")]
+
+
 def test_csv_bad_lines_are_quarantined_with_reasons(landing: Path, load, query) -> None:
     rows = [
         order_line("O1"),
