@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
-from shopflow_assets.readers.base import is_utf8, sql_str
+from shopflow_assets.readers.base import fingerprint, sql_str
 from shopflow_assets.readers.csv import TIMESTAMP_FORMAT, header_columns, header_line, sniff_delimiter
 from shopflow_assets.resources import REPO_ROOT, connect
 from shopflow_assets.sources import get_source
@@ -66,7 +66,7 @@ def _duckdb_alone(csv_path: Path, db: Path) -> float:
     delim = sniff_delimiter(header)
     types = {c.name: c.type for c in spec.columns}
     columns = "{" + ", ".join(f"'{n}': '{types[n]}'" for n in header_columns(header, delim, spec)) + "}"
-    encoding = "utf-8" if is_utf8(csv_path) else "latin-1"
+    encoding = "utf-8" if fingerprint(csv_path).utf8 else "latin-1"
     started = time.perf_counter()
     with connect(db) as con:
         con.execute(

@@ -203,6 +203,7 @@ def test_a_warehouse_from_before_the_file_split_is_migrated(
         ("A1", 1, "2024-01-01", "orders/orders_2024-01-01.csv", "aa", 1, "2024-01-02 00:00:00", "r1"),
         ("A2", 2, "2024-01-01", "orders/orders_2024-01-01.csv", "aa", 2, "2024-01-02 00:00:00", "r1"),
         ("B1", 3, "2024-01-02", "orders/orders_2024-01-02.csv", "bb", 1, "2024-01-03 00:00:00", "r2"),
+        ("C1", 4, "2024-01-02", "orders/orders_2024-01-02_late.csv", None, 1, None, None),  # nullable lineage
     ]
     with connect(warehouse) as con:
         con.execute(f"CREATE SCHEMA bronze; CREATE TABLE bronze.orders ({columns})")
@@ -217,6 +218,7 @@ def test_a_warehouse_from_before_the_file_split_is_migrated(
     assert query("SELECT source_file, file_sha256, run_id FROM bronze._files ORDER BY 1") == [
         ("orders/orders_2024-01-01.csv", "aa", "r1"),
         ("orders/orders_2024-01-02.csv", "bb", "r2"),
+        ("orders/orders_2024-01-02_late.csv", None, None),
         (
             "orders/orders_2024-01-03.csv",
             hashlib.sha256((landing / "orders/orders_2024-01-03.csv").read_bytes()).hexdigest(),
@@ -246,7 +248,7 @@ def test_a_file_that_fails_inside_the_transaction_is_rejected_and_the_rest_loads
     landing: Path, load, query, warehouse: Path
 ) -> None:
     """The warehouse refuses one file's rows (a CHECK constraint): that file is rejected with
-    DuckDB's reason, the transaction is retried without it, and the other file loads."""
+    DuckDB's reason, and the other file loads."""
     columns = ", ".join(f"{n} {t}" for n, t in bronze_row_columns(SOURCES["orders"]))
     with connect(warehouse) as con:
         con.execute(f"CREATE SCHEMA bronze; CREATE TABLE bronze._orders ({columns}, CHECK (quantity < 100))")
@@ -271,3 +273,29 @@ def test_short_line_reason_states_the_count_once(landing: Path, load, query) -> 
     assert query("SELECT rule, reason FROM quarantine.rejected_records") == [
         ("wrong_column_count", "Expected Number of Columns: 12 Found: 3")
     ]
+
+
+@pytest.mark.parametrize("case", ["empty_file_first", "latin1_on_every_line"])
+def test_a_file_bigger_than_a_row_group_is_numbered_and_counted(
+    landing: Path, load, query, case: str
+) -> None:
+    """More rows than one DuckDB row group (122,880), after a reading that appends nothing: the
+    header-only file before it, or the UTF-8 reading of a Latin-1 file that rejects every line.
+    In one transaction, DuckDB 2.0.0 would hide these rows from filtered scans after the commit."""
+    n = 130_000
+    day = "2024-01-06"
+    if case == "empty_file_first":
+        write_csv(landing / "orders" / f"orders_{day}.csv", [])
+        rows, encoding, store = [order_line(f"R{i}", day=day) for i in range(1, n + 1)], "utf-8", "ST001"
+    else:
+        store = "Saõ"
+        rows, encoding = [order_line(f"R{i}", day=day, store_id=store) for i in range(1, n + 1)], "latin-1"
+    write_csv(landing / "orders" / f"orders_{day}_store-2.csv", rows, encoding=encoding)
+    result = load("orders", day)
+    assert (result.rows_loaded, result.rows_rejected) == (n, 0)
+    assert {d.isoformat(): c for d, c in result.rows_by_partition.items()} == {day: n}
+    assert query(
+        "SELECT count(*), count(DISTINCT _record_number), min(_record_number), max(_record_number) "
+        "FROM bronze.orders WHERE order_id = 'R' || _record_number AND store_id = ?",
+        [store],
+    ) == [(n, n, 1, n)]

@@ -27,8 +27,8 @@ class Staged:
         return f"{self.prefix}_{name}"
 
 
-# Called inside the loader's transaction after the rows are inserted: (con, table, file filter SQL).
-Renumber = Callable[[duckdb.DuckDBPyConnection, str, str], None]
+# Called inside the loader's publish transaction: (con, table, file filter SQL, rows the file staged).
+Renumber = Callable[[duckdb.DuckDBPyConnection, str, str, int], None]
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,8 @@ class Prepared:
     rows_sql: str  # SELECT <the spec's columns>, _record_number
     rejects_sql: str  # SELECT record_number, record_key, rule, reason, raw_record; valid after rows_sql ran
     renumber: Renumber | None = None  # sets _record_number once the rows and rejects are in (CSV)
-    # A second reading that replaces this one when `fallback_if` (a count, valid after rows_sql ran)
-    # is not zero: CSV is read as UTF-8, and again as Latin-1 if DuckDB met bytes that are not UTF-8.
-    fallback: Prepared | None = None
-    fallback_if: str | None = None
+    # The reading to use instead when the file turns out not to be UTF-8 (CSV's Latin-1 reading).
+    latin1: Prepared | None = None
 
 
 class FileRejected(Exception):
@@ -49,48 +47,61 @@ class FileRejected(Exception):
 
 
 @dataclass(frozen=True)
+class Fingerprint:
+    sha256: str
+    utf8: bool  # the whole file decodes as UTF-8
+
+
+@dataclass(frozen=True)
 class FileProbe:
-    """What is known of a file before it is read. Its sha256 is computed on a worker thread while
-    DuckDB reads the file, so hashing costs a big file no time on the load's critical path."""
+    """What is known of a file before it is read. Its sha256 and UTF-8 check take one pass on a
+    worker thread while DuckDB reads the file (as UTF-8, the usual case), so they cost a big file
+    almost nothing on the load's critical path."""
 
     size: int
     head: bytes  # the first few KiB, for sniffing
-    digest: Future[str]
+    fingerprint: Future[Fingerprint]
 
     @property
     def sha256(self) -> str:
-        return self.digest.result()
+        return self.fingerprint.result().sha256
+
+    @property
+    def utf8(self) -> bool:
+        return self.fingerprint.result().utf8
 
 
-def probe_file(path: Path, hasher: Executor) -> FileProbe:
+def probe_file(path: Path, worker: Executor) -> FileProbe:
     with path.open("rb") as fh:
         head = fh.read(_HEAD)
         size = os.fstat(fh.fileno()).st_size
-    return FileProbe(size=size, head=head, digest=hasher.submit(file_sha256, path))
+    return FileProbe(size=size, head=head, fingerprint=worker.submit(fingerprint, path))
 
 
-def file_sha256(path: Path) -> str:
-    """The file's sha256, or "" if it vanished after it was probed (its read then fails too)."""
-    try:
-        with path.open("rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError:
-        return ""
-
-
-def is_utf8(path: Path) -> bool:
-    """Whether the whole file decodes as UTF-8, in one streaming pass."""
+def fingerprint(path: Path) -> Fingerprint:
+    """sha256 and UTF-8 validity in one streaming pass. A file that vanished after it was probed
+    gets an empty hash; reading it fails too, and that failure is what the run reports."""
+    digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
+                digest.update(chunk)  # releases the GIL
                 # ASCII is UTF-8: only chunks with other bytes (or a character split over chunks) need decoding.
-                if not (chunk.isascii() and not decoder.getstate()[0]):
-                    decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
+                if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        utf8 = False
+    except OSError:
+        return Fingerprint(sha256="", utf8=False)
+    if utf8:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8 = False
+    return Fingerprint(sha256=digest.hexdigest(), utf8=utf8)
 
 
 def sql_str(value: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from shopflow_assets.landing import LandingFile
-from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged, ident, is_utf8, sql_str
+from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged, ident, sql_str
 from shopflow_assets.readers.typing import typed_select
 from shopflow_assets.sources import SourceSpec
 
@@ -15,7 +15,7 @@ def prepare(
 ) -> Prepared:
     if probe.size == 0:
         raise FileRejected("file is empty (0 bytes)")
-    if not is_utf8(file.path):
+    if not probe.utf8:
         raise FileRejected("file is not valid UTF-8 (JSON must be UTF-8)")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {out.temp('json_doc')} AS SELECT content FROM read_text({sql_str(str(file.path))})"

@@ -41,9 +41,10 @@ CREATE SCHEMA IF NOT EXISTS quarantine;
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE SEQUENCE IF NOT EXISTS bronze._file_ids;
 -- the files bronze holds now, one row each; meta.ingestion_log keeps every attempt
+-- (nullable like the columns they stand for: a migrated warehouse may hold NULLs there)
 CREATE TABLE IF NOT EXISTS bronze._files (
     file_id BIGINT NOT NULL, source VARCHAR NOT NULL, partition_date DATE NOT NULL,
-    source_file VARCHAR NOT NULL, file_sha256 VARCHAR, ingested_at TIMESTAMP NOT NULL, run_id VARCHAR NOT NULL);
+    source_file VARCHAR, file_sha256 VARCHAR, ingested_at TIMESTAMP, run_id VARCHAR);
 CREATE TABLE IF NOT EXISTS quarantine.rejected_records (
     source VARCHAR NOT NULL, layer VARCHAR NOT NULL, partition_date DATE NOT NULL,
     source_file VARCHAR, record_number BIGINT, record_key VARCHAR, rule VARCHAR NOT NULL,
@@ -126,11 +127,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {bronze_rows_table(spec)} ({cols})")
         if spec.name in legacy:
             _migrate_bronze_table(con, spec)
-        con.execute(f"CREATE VIEW IF NOT EXISTS {bronze_table(spec)} AS {_view_sql(spec)}")
+        else:
+            con.execute(f"CREATE VIEW IF NOT EXISTS {bronze_table(spec)} AS {_view_sql(spec)}")
 
 
 def _migrate_bronze_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
-    """Move a bronze.<source> table from before the file split into rows + files, keeping every row."""
+    """Move a bronze.<source> table from before the file split into rows + files, keeping every row;
+    the view replaces the table in the same transaction."""
     old = bronze_table(spec)
     file_key = ["_partition_date", "_source_file", "_file_sha256", "_ingested_at", "_run_id"]
     with transaction(con):
@@ -151,3 +154,4 @@ def _migrate_bronze_table(con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> N
             [spec.name],
         )
         con.execute(f"DROP TABLE {old}")
+        con.execute(f"CREATE VIEW {old} AS {_view_sql(spec)}")

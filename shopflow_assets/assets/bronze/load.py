@@ -1,20 +1,24 @@
 """Loading one source's files for a window of days into bronze: stage, then publish atomically.
 
-Each file is prepared first (header, encoding and delimiter checks; JSON and Parquet are typed into
-temp tables). Then two transactions:
+Each file is prepared first (header, delimiter and contract checks; JSON and Parquet are typed
+into temp tables), while a worker thread hashes it and checks its UTF-8. Then:
 
-1. Stage: every readable file's rows are appended to the rows table under a new file id. CSV
-   streams straight from read_csv, the way DuckDB's own CREATE TABLE AS does. Readers do not see
-   these rows: the bronze.<source> view shows only files registered in bronze._files. If a file
-   fails here, the transaction rolls back and is retried without that file, which is rejected.
-2. Publish: record numbers are set, and the window's old rows, file registrations and quarantine
-   entries are swapped for the new ones, in one transaction.
+1. Stage, one transaction per file: its rows are appended to the rows table under a new file id.
+   CSV streams straight from read_csv, the way DuckDB's own CREATE TABLE AS does, as UTF-8; if
+   the probe finds the file is not UTF-8, it is staged again as Latin-1 under another id. Readers
+   do not see staged rows: the bronze.<source> view shows only files registered in bronze._files.
+   A file that fails here is rejected; the others still load.
+2. Publish, one transaction: record numbers are set, the window's old rows (and every other
+   unregistered row in it) are deleted, and its file registrations and quarantine entries are
+   swapped for the new ones. Before committing, the window must hold exactly the staged rows.
 
 Numbering after the stage commits is what makes this fast: an UPDATE of rows that are still
-transaction-local forces DuckDB to rewrite the whole optimistically written append at commit,
-which cost more than the numbering itself. A failure between the two transactions leaves only
-unregistered rows, which readers never see and the window's next load deletes; so a failure
-leaves the previous state and a re-run gives the same rows.
+transaction-local makes DuckDB rewrite the whole optimistically written append at commit, which
+cost more than the numbering. One transaction per file also steers clear of a DuckDB 2.0.0 bug:
+after an INSERT that appends no rows, a large INSERT into the same table in the same transaction
+is invisible to filtered scans once committed (until the next checkpoint). A failure between
+stage and publish leaves only unregistered rows, which readers never see and the window's next
+load deletes; so a failure leaves the previous state and a re-run gives the same rows.
 """
 
 from __future__ import annotations
@@ -105,11 +109,11 @@ def _prepare_file(
     file: LandingFile,
     rel: str,
     out: Staged,
-    hasher: Executor,
+    worker: Executor,
 ) -> tuple[FileOutcome, Prepared | None]:
     """Check and stage one file; a file that cannot be read comes back rejected with the reason."""
     try:
-        probe = probe_file(file.path, hasher)
+        probe = probe_file(file.path, worker)
     except OSError as exc:  # vanished or not readable by us: the day still loads without it
         outcome = FileOutcome(path=rel, partition=file.partition, probe=None)
         outcome.reject(f"cannot open file: {exc.strerror or exc}")
@@ -126,12 +130,6 @@ def _prepare_file(
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0]
-
-
-class _FileInsertFailed(Exception):
-    def __init__(self, outcome: FileOutcome, cause: duckdb.Error) -> None:
-        super().__init__(f"{outcome.path}: {_first_line(cause)}")
-        self.outcome, self.cause = outcome, cause
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
@@ -153,18 +151,19 @@ def load_bronze(
     ingested_at = _now()
     prefix = "_bronze_"
     files = files_in_window(landing_root, spec, start, end)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") as hasher:
-        try:
-            prepared = [
-                _prepare_file(
-                    con, spec, f, f.path.relative_to(landing_root).as_posix(), Staged(f"{prefix}{i}"), hasher
-                )
-                for i, f in enumerate(files)
-            ]
-            staged = _stage(con, spec, table, prepared)
-            _publish(con, spec, table, start, end, staged, run_id, ingested_at)
-        finally:
-            _drop_temp(con, prefix)
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint")
+    try:
+        prepared = [
+            _prepare_file(
+                con, spec, f, f.path.relative_to(landing_root).as_posix(), Staged(f"{prefix}{i}"), worker
+            )
+            for i, f in enumerate(files)
+        ]
+        staged = _stage(con, spec, table, prepared)
+        _publish(con, spec, table, start, end, staged, run_id, ingested_at)
+    finally:
+        worker.shutdown(cancel_futures=True)
+        _drop_temp(con, prefix)
     rows = dict(
         con.execute(
             f"SELECT _partition_date, count(*) FROM {table} WHERE _partition_date >= ? AND _partition_date < ? "
@@ -179,7 +178,7 @@ def load_bronze(
 
 @dataclass
 class _Staged:
-    """A file's place in the stage transaction: its rows' file id and the reading that produced them."""
+    """A file after the stage: the reading kept and the file id its rows carry."""
 
     outcome: FileOutcome
     plan: Prepared | None  # None: the file is rejected
@@ -195,38 +194,31 @@ def _stage(
     """Append every readable file's rows under new file ids, unregistered (invisible to readers)."""
     names = ", ".join(ident(c.name) for c in spec.all_columns)
     staged = [_Staged(o, plan) for o, plan in files]
-    while True:
+    for s in staged:
+        if s.plan is None:
+            continue
         try:
-            with transaction(con):
-                for s in staged:
-                    if s.plan is None:
-                        continue
-                    try:
-                        s.file_id, s.plan = _insert_rows(con, table, names, s.outcome, s.plan)
-                    except DATA_ERRORS as exc:  # anything else (memory, disk, interrupt) fails the run
-                        raise _FileInsertFailed(s.outcome, exc) from exc
-            return staged
-        except _FileInsertFailed as failed:  # retry without the file that broke the transaction
-            failed.outcome.reject(f"unreadable {spec.format} file: {_first_line(failed.cause)}")
-            failed.outcome.rows_loaded = 0
-            for s in staged:
-                if s.outcome is failed.outcome:
-                    s.plan = None
+            s.file_id = _stage_reading(con, table, names, s.outcome, s.plan)
+            if s.plan.latin1 and not s.outcome.probe.utf8:  # the UTF-8 reading's rows go at publish
+                s.plan = s.plan.latin1
+                s.file_id = _stage_reading(con, table, names, s.outcome, s.plan)
+        except DATA_ERRORS as exc:  # anything else (memory, disk, interrupt) fails the run: retried
+            s.outcome.reject(f"unreadable {spec.format} file: {_first_line(exc)}")
+            s.outcome.rows_loaded, s.plan = 0, None
+    return staged
 
 
-def _insert_rows(
+def _stage_reading(
     con: duckdb.DuckDBPyConnection, table: str, names: str, o: FileOutcome, plan: Prepared
-) -> tuple[int, Prepared]:
-    """Append one file's rows under a new file id; returns the id and the reading that was kept."""
-    (file_id,) = con.execute(f"SELECT nextval('{FILE_IDS}')").fetchone()
-    (o.rows_loaded,) = con.execute(
-        f"INSERT INTO {table} SELECT {names}, ?::DATE, {file_id}, _record_number FROM ({plan.rows_sql})",
-        [o.partition],
-    ).fetchone()
-    if plan.fallback and plan.fallback_if and con.execute(plan.fallback_if).fetchone()[0]:
-        con.execute(f"DELETE FROM {table} WHERE _file_id = ?", [file_id])
-        return _insert_rows(con, table, names, o, plan.fallback)
-    return file_id, plan
+) -> int:
+    """Append one reading of a file under a new file id, in a transaction of its own."""
+    with transaction(con):
+        (file_id,) = con.execute(f"SELECT nextval('{FILE_IDS}')").fetchone()
+        (o.rows_loaded,) = con.execute(
+            f"INSERT INTO {table} SELECT {names}, ?::DATE, {file_id}, _record_number FROM ({plan.rows_sql})",
+            [o.partition],
+        ).fetchone()
+    return file_id
 
 
 def _publish(
@@ -241,17 +233,26 @@ def _publish(
 ) -> None:
     """Number the staged rows and swap the window's rows, files and quarantine entries, atomically."""
     window = [start, end]
-    new_ids = [s.file_id for s in staged if s.plan is not None]
+    loaded = [s for s in staged if s.plan is not None]
+    new_ids = [s.file_id for s in loaded]
     with transaction(con):
-        for s in staged:
-            if s.plan is not None and s.plan.renumber:
-                s.plan.renumber(con, table, f"_file_id = {s.file_id}")
-        # old rows, and any a failed load staged but never published
+        for s in loaded:
+            if s.plan.renumber:
+                s.plan.renumber(con, table, f"_file_id = {s.file_id}", s.outcome.rows_loaded)
+        # old rows, a discarded UTF-8 reading, and whatever a failed load staged but never published
         con.execute(
             f"DELETE FROM {table} WHERE _partition_date >= ? AND _partition_date < ? "
             "AND NOT list_contains(?::BIGINT[], _file_id)",
             [*window, new_ids],
         )
+        (visible,) = con.execute(
+            f"SELECT count(*) FROM {table} WHERE _partition_date >= ? AND _partition_date < ?", window
+        ).fetchone()
+        if visible != sum(s.outcome.rows_loaded for s in loaded):
+            raise RuntimeError(
+                f"bronze/{spec.name}: staged {sum(s.outcome.rows_loaded for s in loaded)} rows but the window "
+                f"holds {visible}; nothing published"
+            )
         con.execute(
             f"DELETE FROM {BRONZE_FILES} WHERE source = ? AND partition_date >= ? AND partition_date < ?",
             [spec.name, *window],
