@@ -296,7 +296,14 @@ def replace_window(
 ) -> None:
     """Create silver.<target> from the select's shape if needed, then swap the window's rows."""
     table = f"silver.{ident(target)}"
-    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM ({select}) LIMIT 0", params)
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'silver' AND table_name = ?", [target]
+    ).fetchone()[0]
+    if not exists:
+        # Not CREATE TABLE AS ... LIMIT 0: in DuckDB 2.0.0 an append of no rows followed by a large
+        # one in the same transaction hides the large one from filtered scans after the commit.
+        columns = con.execute(f"DESCRIBE {select}", params).fetchall()
+        con.execute(f"CREATE TABLE {table} ({', '.join(f'{ident(c[0])} {c[1]}' for c in columns)})")
     con.execute(f"DELETE FROM {table} WHERE {_window_sql('_partition_date', start, end)}")
     con.execute(f"INSERT INTO {table} BY NAME {select}", params)
 
