@@ -40,6 +40,9 @@ class Prepared:
     renumber: Renumber | None = None  # sets _record_number once the rows and rejects are in (CSV)
     # The reading to use instead when the file turns out not to be UTF-8 (CSV's Latin-1 reading).
     latin1: Prepared | None = None
+    # The same reading in one thread, for when the parallel one does not account for every line
+    # of the file (CSV; see load.py).
+    sequential: Prepared | None = None
 
 
 class FileRejected(Exception):
@@ -50,6 +53,7 @@ class FileRejected(Exception):
 class Fingerprint:
     sha256: str
     utf8: bool  # the whole file decodes as UTF-8
+    lines: int  # line breaks, plus one for an unterminated last line
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,10 @@ class FileProbe:
     def utf8(self) -> bool:
         return self.fingerprint.result().utf8
 
+    @property
+    def lines(self) -> int:
+        return self.fingerprint.result().lines
+
 
 def probe_file(path: Path, worker: Executor) -> FileProbe:
     with path.open("rb") as fh:
@@ -83,11 +91,13 @@ def fingerprint(path: Path) -> Fingerprint:
     gets an empty hash; reading it fails too, and that failure is what the run reports."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8 = True
+    utf8, lines, last = True, 0, b"\n"
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)  # releases the GIL
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
                 # ASCII is UTF-8: only chunks with other bytes (or a character split over chunks) need decoding.
                 if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                     try:
@@ -95,13 +105,13 @@ def fingerprint(path: Path) -> Fingerprint:
                     except UnicodeDecodeError:
                         utf8 = False
     except OSError:
-        return Fingerprint(sha256="", utf8=False)
+        return Fingerprint(sha256="", utf8=False, lines=0)
     if utf8:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return Fingerprint(sha256=digest.hexdigest(), utf8=utf8)
+    return Fingerprint(sha256=digest.hexdigest(), utf8=utf8, lines=lines + (last != b"\n"))
 
 
 def sql_str(value: str) -> str:

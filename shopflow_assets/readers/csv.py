@@ -78,9 +78,19 @@ def prepare(
         raise FileRejected("file has no header line")
     delimiter = sniff_delimiter(header)
     order = header_columns(header, delimiter, spec)
-    latin1 = _plan(con, file, spec, delimiter, order, "latin-1", Staged(out.temp("latin1")))
-    utf8 = _plan(con, file, spec, delimiter, order, "utf-8", Staged(out.temp("utf8")))
-    return replace(utf8, latin1=latin1)
+    plans = {
+        (encoding, parallel): _plan(
+            con, file, spec, delimiter, order, encoding, parallel, Staged(out.temp(name))
+        )
+        for encoding, parallel, name in [
+            ("utf-8", True, "utf8"),
+            ("utf-8", False, "utf8_seq"),
+            ("latin-1", True, "latin1"),
+            ("latin-1", False, "latin1_seq"),
+        ]
+    }
+    latin1 = replace(plans["latin-1", True], sequential=plans["latin-1", False])
+    return replace(plans["utf-8", True], latin1=latin1, sequential=plans["utf-8", False])
 
 
 def _plan(
@@ -90,6 +100,7 @@ def _plan(
     delimiter: str,
     order: list[str],
     encoding: str,
+    parallel: bool,
     out: Staged,
 ) -> Prepared:
     types = {c.name: c.type for c in spec.columns}
@@ -102,7 +113,8 @@ def _plan(
         FROM read_csv({sql_str(str(file.path))}, header = true, auto_detect = false,
             delim = {sql_str(delimiter)}, quote = '"', escape = '"', encoding = {sql_str(encoding)},
             columns = {columns}, timestampformat = {sql_str(TIMESTAMP_FORMAT)},
-            store_rejects = true, rejects_table = {sql_str(errors)}, rejects_scan = {sql_str(scans)})"""
+            store_rejects = true, rejects_table = {sql_str(errors)}, rejects_scan = {sql_str(scans)},
+            parallel = {str(parallel).lower()})"""
     rule_case = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v)}" for k, v in _RULES.items())
     # One quarantine row per rejected line, however many errors DuckDB found in it.
     rejects_sql = f"""
