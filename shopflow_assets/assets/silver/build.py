@@ -297,7 +297,9 @@ def replace_window(
     """Create silver.<target> from the select's shape if needed, then swap the window's rows."""
     table = f"silver.{ident(target)}"
     exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'silver' AND table_name = ?", [target]
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'silver' "
+        "AND table_name = ?",
+        [target],
     ).fetchone()[0]
     if not exists:
         # Not CREATE TABLE AS ... LIMIT 0: in DuckDB 2.0.0 an append of no rows followed by a large
