@@ -8,17 +8,13 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from shopflow_assets.quality.contracts import CONTRACTS
+from shopflow_assets.quality.errors import ContractError
 from shopflow_assets.readers.base import ident
 
 FAILURE_SCHEMA = {"_row_id": pl.Int64, "rule_id": pl.String, "column_name": pl.String, "value": pl.String}
 
 # Pandera's built-in checks, named as rules: uniqueness and nullability of a column.
 _BUILTIN_RULES = {"field_uniqueness": "{column}_unique", "not_nullable": "{column}_not_null"}
-
-
-class ContractError(RuntimeError):
-    """The data does not have the contract's shape (a missing column or a wrong type): a bug
-    in the silver SQL, not a data-quality finding."""
 
 
 def validation_columns(contract: type[pa.DataFrameModel]) -> dict[str, pl.DataType | None]:

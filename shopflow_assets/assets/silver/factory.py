@@ -211,10 +211,11 @@ def _materialize(
     warehouse: WarehouseResource,
     quality: QualityRulesResource,
 ) -> Iterator[dg.MaterializeResult]:
-    # Pandera and polars load here, in the run, not when the code location is imported.
+    # Pandera and polars load in the run, on a thread while DuckDB stages (build_silver), not when
+    # the code location is imported; nothing here may import quality.validate.
     from shopflow_assets.assets.silver.build import QualityRulesError, build_silver, publish_rows
     from shopflow_assets.assets.silver.snapshots import publish_customers, publish_products
-    from shopflow_assets.quality.validate import ContractError
+    from shopflow_assets.quality.errors import ContractError
 
     start, end = partition_window(context)
     from shopflow_assets.quality.config import QualityConfigError
