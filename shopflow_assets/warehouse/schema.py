@@ -34,15 +34,15 @@ FILE_LINEAGE = {
 BRONZE_FILES = "bronze._files"
 FILE_IDS = "bronze._file_ids"
 
-SHARED_DDL = """
+SHARED_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS bronze;
 CREATE SCHEMA IF NOT EXISTS silver;
 CREATE SCHEMA IF NOT EXISTS quarantine;
 CREATE SCHEMA IF NOT EXISTS meta;
-CREATE SEQUENCE IF NOT EXISTS bronze._file_ids;
+CREATE SEQUENCE IF NOT EXISTS {FILE_IDS};
 -- the files bronze holds now, one row each; meta.ingestion_log keeps every attempt
 -- (nullable like the columns they stand for: a migrated warehouse may hold NULLs there)
-CREATE TABLE IF NOT EXISTS bronze._files (
+CREATE TABLE IF NOT EXISTS {BRONZE_FILES} (
     file_id BIGINT NOT NULL, source VARCHAR NOT NULL, partition_date DATE NOT NULL,
     source_file VARCHAR, file_sha256 VARCHAR, ingested_at TIMESTAMP, run_id VARCHAR);
 CREATE TABLE IF NOT EXISTS quarantine.rejected_records (
@@ -88,14 +88,19 @@ def bronze_rows_table(spec: SourceSpec) -> str:
     return f"bronze.{ident('_' + spec.name)}"
 
 
+def _delivered(spec: SourceSpec) -> list[tuple[str, str]]:
+    return [(c.name, c.type) for c in spec.all_columns]
+
+
 def bronze_columns(spec: SourceSpec) -> list[tuple[str, str]]:
     """Columns of the bronze.<source> view."""
-    return [(c.name, c.type) for c in spec.all_columns] + list(LINEAGE_COLUMNS)
+    return [*_delivered(spec), *LINEAGE_COLUMNS]
 
 
 def bronze_row_columns(spec: SourceSpec) -> list[tuple[str, str]]:
     """Columns of the stored rows table."""
-    return [(c.name, c.type) for c in spec.all_columns] + [
+    return [
+        *_delivered(spec),
         ("_partition_date", "DATE NOT NULL"),
         ("_file_id", "BIGINT"),
         ("_record_number", "BIGINT"),

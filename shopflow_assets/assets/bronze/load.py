@@ -161,24 +161,17 @@ def load_bronze(
             for i, f in enumerate(files)
         ]
         staged = _stage(con, spec, table, prepared)
-        _publish(con, spec, table, start, end, staged, run_id, ingested_at)
+        rows = _publish(con, spec, table, start, end, staged, run_id, ingested_at)
     finally:
         worker.shutdown(cancel_futures=True)
         _drop_temp(con, prefix)
-    rows = dict(
-        con.execute(
-            f"SELECT _partition_date, count(*) FROM {table} WHERE _partition_date >= ? AND _partition_date < ? "
-            "GROUP BY ALL",
-            [start, end],
-        ).fetchall()
-    )
     return LoadResult(
         source=spec.name, start=start, end=end, files=[o for o, _ in prepared], rows_by_partition=rows
     )
 
 
 @dataclass
-class _Staged:
+class _StagedFile:
     """A file after the stage: the reading kept and the file id its rows carry."""
 
     outcome: FileOutcome
@@ -191,10 +184,10 @@ def _stage(
     spec: SourceSpec,
     table: str,
     files: list[tuple[FileOutcome, Prepared | None]],
-) -> list[_Staged]:
+) -> list[_StagedFile]:
     """Append every readable file's rows under new file ids, unregistered (invisible to readers)."""
     names = ", ".join(ident(c.name) for c in spec.all_columns)
-    staged = [_Staged(o, plan) for o, plan in files]
+    staged = [_StagedFile(o, plan) for o, plan in files]
     for s in staged:
         if s.plan is None:
             continue
@@ -216,7 +209,7 @@ def _stage(
     return staged
 
 
-def _records_read(con: duckdb.DuckDBPyConnection, s: _Staged) -> int:
+def _records_read(con: duckdb.DuckDBPyConnection, s: _StagedFile) -> int:
     """Records a reading accounted for, loaded or rejected. DuckDB 2.0.0's parallel CSV reader
     with store_rejects loses every record after a rejected one that opens a read buffer (about
     8 MB into the file): neither loaded nor rejected. A reading that does not account for every
@@ -245,11 +238,12 @@ def _publish(
     table: str,
     start: date,
     end: date,
-    staged: list[_Staged],
+    staged: list[_StagedFile],
     run_id: str,
     ingested_at: datetime,
-) -> None:
-    """Number the staged rows and swap the window's rows, files and quarantine entries, atomically."""
+) -> dict[date, int]:
+    """Number the staged rows and swap the window's rows, files and quarantine entries, atomically;
+    returns the rows per day it published."""
     window = [start, end]
     loaded = [s for s in staged if s.plan is not None]
     new_ids = [s.file_id for s in loaded]
@@ -263,13 +257,18 @@ def _publish(
             "AND NOT list_contains(?::BIGINT[], _file_id)",
             [*window, new_ids],
         )
-        (visible,) = con.execute(
-            f"SELECT count(*) FROM {table} WHERE _partition_date >= ? AND _partition_date < ?", window
-        ).fetchone()
-        if visible != sum(s.outcome.rows_loaded for s in loaded):
+        rows = dict(
+            con.execute(
+                f"SELECT _partition_date, count(*) FROM {table} "
+                "WHERE _partition_date >= ? AND _partition_date < ? GROUP BY ALL",
+                window,
+            ).fetchall()
+        )
+        expected = sum(s.outcome.rows_loaded for s in loaded)
+        if sum(rows.values()) != expected:
             raise RuntimeError(
-                f"bronze/{spec.name}: staged {sum(s.outcome.rows_loaded for s in loaded)} rows but the window "
-                f"holds {visible}; nothing published"
+                f"bronze/{spec.name}: staged {expected} rows but the window holds {sum(rows.values())}; "
+                "nothing published"
             )
         con.execute(
             f"DELETE FROM {BRONZE_FILES} WHERE source = ? AND partition_date >= ? AND partition_date < ?",
@@ -305,12 +304,13 @@ def _publish(
                     for o in (s.outcome for s in staged)
                 ],
             )  # fmt: skip
+    return rows
 
 
 def _quarantine_records(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,
-    loaded: list[_Staged],
+    loaded: list[_StagedFile],
     window: list[date],
     run_id: str,
     ingested_at: datetime,
