@@ -164,11 +164,22 @@ def expected_rules() -> dict[tuple[str, str], dict]:
     return out
 
 
+def quarantined_by_critical(rule: dict) -> bool:
+    """Records a critical rule rejected never reach silver: information, not a CRITICAL alert."""
+    return rule["severity"] == "critical" and rule["action"] == "reject"
+
+
+def expected_quarantined() -> list[tuple[str, str, int]]:
+    return [(t, rule, r["failed"]) for (t, rule), r in expected_rules().items()
+            if quarantined_by_critical(r) and r["failed"]]  # fmt: skip
+
+
 def expected_alerts() -> list[tuple[str, str, str, float, float]]:
     """(severity, table, rule, threshold, actual): breached rules, then tables below the minimum
     score (reported as high); most severe first, then table order, a table's rules before its score."""
     alerts = [(r["severity"], t, rule, r["threshold"], r["rate"])
-              for (t, rule), r in expected_rules().items() if r["rate"] > r["threshold"]]  # fmt: skip
+              for (t, rule), r in expected_rules().items()
+              if r["rate"] > r["threshold"] and not quarantined_by_critical(r)]  # fmt: skip
     alerts += [("high", t, "quality_score", CONFIG.min_quality_score, score(DAY, t))
                for t in TABLES if score(DAY, t) < CONFIG.min_quality_score]  # fmt: skip
     return sorted(
@@ -198,13 +209,13 @@ SLOPE = least_squares_slope([(i, score(d) * 100) for i, d in enumerate(HISTORY)]
 def test_crafted_data_is_what_the_expectations_assume() -> None:
     """Guards the hand-made expectations: the day must exercise every alert severity and the cap."""
     assert [a[:3] for a in expected_alerts()] == [
-        ("critical", "orders", "customer_id_not_null"),
         ("high", "customers", "quality_score"),
         ("high", "orders", "quantity_range"),
         ("high", "orders", "quality_score"),
         ("medium", "orders", "status_allowed"),
         ("low", "customers", "tier_allowed"),
     ]
+    assert expected_quarantined() == [("orders", "customer_id_not_null", 1)]
     # 4 of 16 is exactly the low threshold: failing, but not breached
     assert expected_rules()[("orders", "payment_method_allowed")]["rate"] == 0.25
     assert len([f for f in expected_failing() if f[0] == "orders"]) == 11
@@ -262,6 +273,10 @@ def test_json_report_has_the_exact_figures(warehouse_db: Path) -> None:
     assert [a[:3] for a in alerts] == [a[:3] for a in expected_alerts()]
     for got, want in zip(alerts, expected_alerts(), strict=True):
         assert got[3:] == pytest.approx(want[3:])
+    assert [(q["table"], q["rule"], q["records"]) for q in report["quarantined_by_critical_rules"]] == (
+        expected_quarantined()
+    )
+    assert "critical" not in {a["severity"] for a in report["alerts"]}
 
     history = report["history"]
     assert [d["day"] for d in history["days"]] == HISTORY  # DAYS[0] is the eighth day back: not shown
@@ -307,10 +322,12 @@ def test_text_report_shows_the_same_figures(warehouse_db: Path) -> None:
     assert listed == [[s, k, r] for _, s, k, r in expected_failing()][:-1]
     assert "  ... and 1 more" in failing
 
-    alerts = [line.split()[:3] for line in _section(text, "Alerts (6)")[2:]]
+    alerts = [line.split()[:3] for line in _section(text, "Alerts (5)")[2:]]
     assert alerts == [[s.upper(), t, r] for s, t, r, _, _ in expected_alerts()]
     assert "failure rate 6.25% (1 of 16) above the high threshold 5.00%" in text
     assert "quality score 37.50% below the minimum 90.00%" in text
+    assert "CRITICAL" not in text
+    assert "Info: 1 record(s) quarantined by critical rules (orders.customer_id_not_null 1)" in text
 
     history = _section(text, "Overall score, last 7 day(s)")
     assert f"(trend: declining, {SLOPE:+.2f} pp/day)" in text

@@ -110,6 +110,16 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class Quarantined:
+    """Records a critical rule rejected: information, not an alert. They never reach silver, so the
+    blocking `critical_rules` check passes; CRITICAL is kept for what makes that check fail."""
+
+    table: str
+    rule: str
+    records: int
+
+
+@dataclass(frozen=True)
 class HistoryPoint:
     day: date
     rows_checked: int
@@ -141,6 +151,7 @@ class QualityReport:
     rules: list[RuleResult]
     failing_records: list[FailingRecord]
     alerts: list[Alert]
+    quarantined_by_critical_rules: list[Quarantined]
     history: History
 
     def to_json(self) -> str:
@@ -204,13 +215,19 @@ def _rules(con: duckdb.DuckDBPyConnection) -> list[RuleResult]:
     return [RuleResult(*r) for r in rows]
 
 
+# A critical rule whose records are rejected breaches a threshold of 0 with every failure, yet its
+# records never reach silver: the same meaning as the blocking check, which they do not fail.
+_CRITICAL_REJECTS = "severity = 'critical' AND action = 'reject'"
+
+
 def _alerts(con: duckdb.DuckDBPyConnection, day: date) -> list[Alert]:
-    """Breached rules (reconciliation included) and tables below their minimum score, most severe first."""
+    """Breached rules (reconciliation included) and tables below their minimum score, most severe
+    first; critical rules that only quarantined records are information (_quarantined), not alerts."""
     rows = con.execute(
         f"""SELECT * FROM (
             SELECT severity, table_name, rule_id, 'rule' AS kind, threshold, failure_rate AS actual,
                    failed, rows_checked, rule_name
-            FROM _qr_results WHERE breached
+            FROM _qr_results WHERE breached AND NOT ({_CRITICAL_REJECTS})
             UNION ALL
             SELECT ?, table_name, ?, 'quality_score', min_quality_score, quality_score,
                    rows_checked - rows_passing, rows_checked, NULL
@@ -232,6 +249,14 @@ def _alerts(con: duckdb.DuckDBPyConnection, day: date) -> list[Alert]:
             )
         alerts.append(Alert(severity, table, rule, kind, threshold, actual, failed, checked, message))
     return alerts
+
+
+def _quarantined(con: duckdb.DuckDBPyConnection) -> list[Quarantined]:
+    rows = con.execute(
+        f"""SELECT table_name, rule_id, failed FROM _qr_results WHERE {_CRITICAL_REJECTS} AND failed > 0
+        ORDER BY {_by_table()}, rule_id"""
+    ).fetchall()
+    return [Quarantined(*r) for r in rows]
 
 
 def _history(con: duckdb.DuckDBPyConnection) -> History:
@@ -294,6 +319,7 @@ def build_report(con: duckdb.DuckDBPyConnection, day: date, database: str = "") 
         rules=_rules(con),
         failing_records=failing_records(con, day, TABLE_ORDER),
         alerts=_alerts(con, day),
+        quarantined_by_critical_rules=_quarantined(con),
         history=history,
     )
 

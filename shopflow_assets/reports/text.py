@@ -74,6 +74,15 @@ def _alerts(report: QualityReport) -> str:
     return f"Alerts ({len(report.alerts)})\n" + grid(header, rows)
 
 
+def _quarantined(report: QualityReport) -> str:
+    """Information, not an alert: these records never reached silver."""
+    q = report.quarantined_by_critical_rules
+    if not q:
+        return "Quarantined by critical rules: none"
+    detail = ", ".join(f"{x.table}.{x.rule} {x.records}" for x in q)
+    return f"Info: {sum(x.records for x in q)} record(s) quarantined by critical rules ({detail})"
+
+
 def _bar(score: float | None) -> str:
     filled = 0 if score is None else round(score * BAR_WIDTH)
     return "#" * filled + "." * (BAR_WIDTH - filled)
@@ -94,5 +103,13 @@ def render_text(report: QualityReport) -> str:
         f"Overall quality score: {pct(o.quality_score)} of {o.rows_checked} records "
         f"({pp(o.change_pp)} vs {report.previous_day})"
     )
-    sections = [head, _scores(report), _rules(report), _failing(report), _alerts(report), _history(report)]
+    sections = [
+        head,
+        _scores(report),
+        _rules(report),
+        _failing(report),
+        _alerts(report),
+        _quarantined(report),
+        _history(report),
+    ]
     return "\n\n".join(sections)
