@@ -5,20 +5,23 @@ import dagster as dg
 from shopflow_assets.assets.bronze import bronze_assets
 from shopflow_assets.assets.silver import silver_assets, silver_checks
 from shopflow_assets.resources import LandingZoneResource, QualityRulesResource, WarehouseResource
+from shopflow_assets.run_worker import shopflow_executor
 from shopflow_assets.schedules import daily_refresh_job, daily_refresh_schedule
 from shopflow_assets.sensors import alert_on_run_failure, file_sensors
+from shopflow_assets.sensors.reaper import reap_dead_runs
 
 defs = dg.Definitions(
     assets=[*bronze_assets, *silver_assets],
     asset_checks=silver_checks,
     jobs=[daily_refresh_job],
     schedules=[daily_refresh_schedule],
-    sensors=[*file_sensors, alert_on_run_failure],
+    sensors=[*file_sensors, alert_on_run_failure, reap_dead_runs],
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),
         "quality": QualityRulesResource(),
     },
-    # Every step writes the same DuckDB file, which admits one writing process: run steps in-process.
-    executor=dg.in_process_executor,
+    # Every step writes the same DuckDB file, which admits one writing process: run steps in-process
+    # (the in-process executor, recording the run worker's identity for the reaper).
+    executor=shopflow_executor,
 )
