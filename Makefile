@@ -12,7 +12,7 @@ DEMO_START ?= $(shell $(PYTHON) -c "import datetime as d; print(d.datetime.now(d
 DEMO_END := $(shell $(PYTHON) -c "import datetime as d; print(d.date.fromisoformat('$(DEMO_START)') + d.timedelta(days=$(DEMO_DAYS) - 1))")
 DEMO_ORDERS ?= 2000
 
-.PHONY: demo dev test bench lint format clean pool
+.PHONY: demo dev test bench lint format clean pool instance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,11 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Register the duckdb_writer pool's limit in the instance (idempotent): dagster.yaml's
-# default_limit only applies to a pool Dagster already knows, so on a fresh instance the first
-# batch of queued writers could otherwise start together.
-pool: $(STAMP)
+# Initialise the instance once, before anything runs concurrently (idempotent). Loading it creates
+# and stamps its SQLite storage (history/runs.db, history/runs/index.db, schedules/schedules.db);
+# processes doing that at the same time on a brand-new DAGSTER_HOME stamp a schema twice ("more than
+# one head") and every later run fails. It also registers the duckdb_writer pool's limit: dagster.yaml's
+# default_limit only applies to a pool Dagster already knows, so on a fresh instance the first batch
+# of queued writers could otherwise start together.
+instance: $(STAMP)
 	$(BIN)/dagster instance concurrency set duckdb_writer 1 > /dev/null
+
+pool: instance  # the old name of `instance`
 
 demo: pool
 	rm -rf data/landing
