@@ -111,9 +111,7 @@ def test_a_failed_blocking_check_raises_an_alert(
     materialize("bronze/orders*", landing, warehouse, "2024-01-05", rules=rules, raise_on_error=False)
     with connect(warehouse, read_only=True) as con:
         rows = con.execute("SELECT kind, asset_key, partitions, summary FROM meta.alerts").fetchall()
-    assert [(k, a, p) for k, a, p, _ in rows] == [
-        ("quality_check", "silver/orders", "2024-01-05..2024-01-06")
-    ]
+    assert [(k, a, p) for k, a, p, _ in rows] == [("quality_check", "silver/orders", "2024-01-05")]
     assert rows[0][3].startswith(
         "critical_rules: critical failures kept in silver: 2024-01-05 customer_id_not_null"
     )
@@ -156,3 +154,73 @@ def test_an_alert_raised_while_a_run_holds_the_warehouse_is_filed_by_the_next_wr
     assert not spool_path(warehouse).exists()
     with connect(warehouse, read_only=True) as con:
         assert con.execute("SELECT kind, run_id FROM meta.alerts").fetchall() == [("run_failure", run.run_id)]
+
+
+SECRET = "SECRET456"
+
+
+@pytest.fixture
+def warnings_of_alerts():
+    """The messages shopflow_assets.alerts logs while the test runs."""
+    import logging
+
+    from shopflow_assets.alerts import _checked, log
+
+    _checked.cache_clear()  # each value is validated (and warned about) once per process
+    messages: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    log.addHandler(handler)
+    yield messages
+    log.removeHandler(handler)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (f"hooks.slack.com/services/T000/B000/{SECRET}", "it has no scheme"),
+        (f"ftp://hooks.slack.com/services/{SECRET}", "its scheme is not http or https"),
+        (f"https:///services/{SECRET}", "has no host"),
+    ],
+)
+def test_a_malformed_webhook_turns_slack_off_with_one_warning_that_hides_it(
+    monkeypatch: pytest.MonkeyPatch, warnings_of_alerts: list[str], url: str, reason: str
+) -> None:
+    from shopflow_assets.alerts import Alert, SlackWebhookError, post_to_slack, validate_webhook
+
+    with pytest.raises(SlackWebhookError) as raised:
+        validate_webhook(url)
+    assert SECRET not in str(raised.value) and "/services/T000" not in str(raised.value)
+    monkeypatch.setenv(SLACK_ENV, url)
+    alert = Alert("run_failure", "r1", "job", "2024-01-01", "boom")
+    assert [post_to_slack(alert), post_to_slack(alert)] == [False, False]  # never raises
+    (message,) = warnings_of_alerts  # validated once
+    assert message.startswith(f"Slack alerts are off: {SLACK_ENV} ") and reason in message
+    assert SECRET not in message
+
+
+def test_an_unreachable_webhook_is_logged_without_its_secret(
+    monkeypatch: pytest.MonkeyPatch, warnings_of_alerts: list[str]
+) -> None:
+    from shopflow_assets.alerts import Alert, post_to_slack
+
+    monkeypatch.setenv(SLACK_ENV, f"http://127.0.0.1:9/services/T000/B000/{SECRET}")
+    assert post_to_slack(Alert("run_failure", "r1", "job", "2024-01-01", "boom")) is False
+    assert warnings_of_alerts == ["could not post alert to Slack: Connection refused"]
+
+
+def test_partition_labels_name_the_days_inclusively_like_dagster() -> None:
+    from datetime import date
+
+    from shopflow_assets.alerts import partition_label, partitions_of
+
+    assert partition_label(date(2024, 1, 1), date(2024, 1, 3)) == "2024-01-01...2024-01-02"
+    assert partition_label(date(2024, 1, 5), date(2024, 1, 6)) == "2024-01-05"
+    range_tags = {
+        "dagster/asset_partition_range_start": "2024-01-01",
+        "dagster/asset_partition_range_end": "2024-01-02",
+    }
+    assert partitions_of(range_tags) == "2024-01-01...2024-01-02"
+    assert partitions_of({**range_tags, "dagster/asset_partition_range_end": "2024-01-01"}) == "2024-01-01"
+    assert partitions_of({"dagster/partition": "2024-01-05"}) == "2024-01-05"
+    assert partitions_of({}) == ""

@@ -1,4 +1,10 @@
-"""The run-failure sensor: every failed run becomes a row in meta.alerts (and a Slack post)."""
+"""The run-failure sensor: every failed run becomes a row in meta.alerts (and a Slack post).
+
+It watches every run in the instance, not only runs of its own code location: a run started with
+`dagster asset materialize -m shopflow_assets.definitions` belongs to a location named after the
+module (or to none), not to the workspace's `shopflow` location the daemon evaluates this sensor in,
+so a sensor scoped to its own location would never see it.
+"""
 
 import dagster as dg
 
@@ -20,6 +26,7 @@ def _summary(context: dg.RunFailureSensorContext) -> str:
     description="Records every failed run in meta.alerts and posts it to SHOPFLOW_SLACK_WEBHOOK_URL when set.",
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=10,
+    monitor_all_code_locations=True,
 )
 def alert_on_run_failure(context: dg.RunFailureSensorContext, warehouse: WarehouseResource) -> None:
     run = context.dagster_run
