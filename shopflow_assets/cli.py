@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from shopflow_assets.generator.cli import add_generate_parser, run_generate
-from shopflow_assets.resources import duckdb_path
+from shopflow_assets.resources import DEFAULT_LOCK_TIMEOUT_SECONDS, duckdb_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,6 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     add_generate_parser(sub)
     summary = sub.add_parser("summary", help="print rows per table and day, rejects and files read")
     summary.add_argument("--db", help="DuckDB file (default: $SHOPFLOW_DUCKDB_PATH or data/warehouse/)")
+    summary.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="how long to wait while a run holds the warehouse's write lock (default: %(default).0f)",
+    )
     quality = sub.add_parser(
         "quality-report", help="one day's silver quality: scores, rules, failing records, alerts, trend"
     )
@@ -30,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "summary":
         from shopflow_assets.summary import print_summary
 
-        return print_summary(duckdb_path(args.db))
+        return print_summary(duckdb_path(args.db), lock_timeout=args.lock_timeout)
     if args.command == "quality-report":
         from shopflow_assets.reports.quality import print_quality_report
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import duckdb
 
 from shopflow_assets.readers.base import ident
 from shopflow_assets.reports.table import grid
-from shopflow_assets.resources import connect
+from shopflow_assets.resources import DEFAULT_LOCK_TIMEOUT_SECONDS, WarehouseLockedError, connect
 from shopflow_assets.sources import SOURCES
 from shopflow_assets.warehouse.schema import bronze_table
 
@@ -90,14 +91,20 @@ def _silver(con: duckdb.DuckDBPyConnection) -> str:
     )
 
 
-def print_summary(database: Path) -> int:
+def print_summary(database: Path, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS) -> int:
+    """The CLI entry point: 0 with the summary on stdout, 1 with one line when there is nothing to show
+    or a run has held the write lock for longer than `lock_timeout` seconds."""
     if not database.exists():
         print(f"No warehouse at {database}: run `make demo` or materialize some assets first.")
         return 1
-    with connect(database, read_only=True) as con:
-        try:
-            print(render(con))
-        except duckdb.CatalogException as exc:
-            print(f"The warehouse at {database} has no bronze layer yet ({str(exc).splitlines()[0]}).")
-            return 1
+    try:
+        with connect(database, read_only=True, lock_timeout=lock_timeout) as con:
+            text = render(con)
+    except duckdb.CatalogException as exc:
+        print(f"The warehouse at {database} has no bronze layer yet ({str(exc).splitlines()[0]}).")
+        return 1
+    except (WarehouseLockedError, duckdb.IOException) as exc:  # a run is writing: one line, no traceback
+        print(f"Cannot open the warehouse at {database}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    print(text)
     return 0

@@ -105,3 +105,30 @@ def test_materialize_a_range_in_one_run(env, three_days, warehouse: Path) -> Non
         ["total", "9", "1"],
     ]
     assert ["orders", "bronze", "type_cast", "1"] in [line.split() for line in summary]
+
+
+def test_summary_while_a_run_holds_the_write_lock_says_so_in_one_line(env, warehouse: Path) -> None:
+    from shopflow_assets.warehouse.schema import ensure_schema
+
+    with connect(warehouse) as con:
+        ensure_schema(con)
+    holder = subprocess.Popen(  # another process, as a run in progress would be, holds the write lock
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('locked', flush=True); time.sleep(60)", str(warehouse)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        proc = subprocess.run(
+            [str(BIN / "shopflow"), "summary", "--lock-timeout", "1"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (proc.returncode, proc.stdout) == (1, "")
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(
+        f"Cannot open the warehouse at {warehouse}: {warehouse} is locked by another process"
+    )
+    assert "(waited 1 s)" in line
