@@ -1,5 +1,7 @@
 """The ShopFlow code location. Importing it does no I/O: resources resolve paths when runs start."""
 
+import warnings
+
 import dagster as dg
 
 from shopflow_assets.assets.bronze import bronze_assets
@@ -9,6 +11,13 @@ from shopflow_assets.run_worker import shopflow_executor
 from shopflow_assets.schedules import daily_refresh_job, daily_refresh_schedule
 from shopflow_assets.sensors import alert_on_run_failure, file_sensors
 from shopflow_assets.sensors.reaper import reap_dead_runs
+
+# Dagster's CLI resolves `--select '*'` and `--select 'group:...'` through its own beta parameter
+# (AssetSelection.all/groups(include_sources=...)) and printed a BetaWarning on every such run. Filtered
+# once here, where every process that loads the location passes, and only for that Dagster module.
+warnings.filterwarnings(
+    "ignore", category=dg.BetaWarning, module=r"dagster\._core\.definitions\.antlr_asset_selection"
+)
 
 defs = dg.Definitions(
     assets=[*bronze_assets, *silver_assets],
