@@ -11,6 +11,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.model_config import BaseConfig
 
+from shopflow_assets.assets.silver.tables import COLUMN_DESCRIPTIONS
 from shopflow_assets.quality.rules import (  # noqa: F401  (RULE_NAMES re-exported for callers)
     CUSTOMER_TIERS,
     EMAIL_PATTERN,
@@ -22,6 +23,11 @@ from shopflow_assets.quality.rules import (  # noqa: F401  (RULE_NAMES re-export
     TOTAL_TOLERANCE,
     UPDATE_TYPES,
 )
+
+
+def _described(table: str, column: str) -> str:
+    """The column's description, shared with the UI's column schema (silver/tables.py)."""
+    return COLUMN_DESCRIPTIONS[table][column]
 
 
 def _present(data: pa.PolarsData) -> pl.LazyFrame:
@@ -49,18 +55,22 @@ class _Contract(pa.DataFrameModel):
 
 
 class OrdersContract(_Contract):
-    order_id: str = pa.Field(nullable=True)
-    customer_id: str = pa.Field(nullable=True)
-    customer_key: str = pa.Field(nullable=True)
-    product_id: str = pa.Field(nullable=True)
-    sales_channel: str = pa.Field(nullable=True)
-    payment_method: str = pa.Field(nullable=True)
-    quantity: pl.Int32 = pa.Field(nullable=True)
-    unit_price: pl.Float64 = pa.Field(nullable=True)
-    discount_percent: pl.Float64 = pa.Field(nullable=True)
-    total: pl.Float64 = pa.Field(nullable=True)
-    status: str = pa.Field(nullable=True)
-    order_timestamp: pl.Datetime = pa.Field(nullable=True)
+    order_id: str = pa.Field(nullable=True, description=_described("orders", "order_id"))
+    customer_id: str = pa.Field(nullable=True, description=_described("orders", "customer_id"))
+    customer_key: str = pa.Field(nullable=True, description=_described("orders", "customer_key"))
+    product_id: str = pa.Field(nullable=True, description=_described("orders", "product_id"))
+    sales_channel: str = pa.Field(nullable=True, description=_described("orders", "sales_channel"))
+    payment_method: str = pa.Field(nullable=True, description=_described("orders", "payment_method"))
+    quantity: pl.Int32 = pa.Field(nullable=True, description=_described("orders", "quantity"))
+    unit_price: pl.Float64 = pa.Field(nullable=True, description=_described("orders", "unit_price"))
+    discount_percent: pl.Float64 = pa.Field(
+        nullable=True, description=_described("orders", "discount_percent")
+    )
+    total: pl.Float64 = pa.Field(nullable=True, description=_described("orders", "total"))
+    status: str = pa.Field(nullable=True, description=_described("orders", "status"))
+    order_timestamp: pl.Datetime = pa.Field(
+        nullable=True, description=_described("orders", "order_timestamp")
+    )
 
     @pa.check("order_id", name="order_id_not_null", ignore_na=False)
     def order_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -123,12 +133,16 @@ class OrdersContract(_Contract):
 
 
 class InventoryMovementsContract(_Contract):
-    update_id: str = pa.Field(nullable=True)
-    store_id: str = pa.Field(nullable=True)
-    product_id: str = pa.Field(nullable=True)
-    quantity_change: pl.Int32 = pa.Field(nullable=True)
-    update_type: str = pa.Field(nullable=True)
-    update_timestamp: pl.Datetime = pa.Field(nullable=True)
+    update_id: str = pa.Field(nullable=True, description=_described("inventory_movements", "update_id"))
+    store_id: str = pa.Field(nullable=True, description=_described("inventory_movements", "store_id"))
+    product_id: str = pa.Field(nullable=True, description=_described("inventory_movements", "product_id"))
+    quantity_change: pl.Int32 = pa.Field(
+        nullable=True, description=_described("inventory_movements", "quantity_change")
+    )
+    update_type: str = pa.Field(nullable=True, description=_described("inventory_movements", "update_type"))
+    update_timestamp: pl.Datetime = pa.Field(
+        nullable=True, description=_described("inventory_movements", "update_timestamp")
+    )
 
     @pa.check("update_id", name="update_id_not_null", ignore_na=False)
     def update_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -172,11 +186,11 @@ class InventoryMovementsContract(_Contract):
 
 
 class ProductsContract(_Contract):
-    product_id: str = pa.Field(nullable=True)
-    name: str = pa.Field(nullable=True)
-    category: str = pa.Field(nullable=True)
-    cost_price: pl.Float64 = pa.Field(nullable=True)
-    retail_price: pl.Float64 = pa.Field(nullable=True)
+    product_id: str = pa.Field(nullable=True, description=_described("products", "product_id"))
+    name: str = pa.Field(nullable=True, description=_described("products", "name"))
+    category: str = pa.Field(nullable=True, description=_described("products", "category"))
+    cost_price: pl.Float64 = pa.Field(nullable=True, description=_described("products", "cost_price"))
+    retail_price: pl.Float64 = pa.Field(nullable=True, description=_described("products", "retail_price"))
 
     @pa.check("product_id", name="product_id_not_null", ignore_na=False)
     def product_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -207,11 +221,13 @@ class ProductsContract(_Contract):
 class CustomersContract(_Contract):
     """Standardised source records (CRM profiles and web-shop accounts) before matching."""
 
-    source_id: str = pa.Field(nullable=True)
-    email: str = pa.Field(nullable=True)
-    country: str = pa.Field(nullable=True)
-    customer_tier: str = pa.Field(nullable=True)
-    registration_date: pl.Date = pa.Field(nullable=True)
+    source_id: str = pa.Field(nullable=True, description=_described("customers", "source_id"))
+    email: str = pa.Field(nullable=True, description=_described("customers", "email"))
+    country: str = pa.Field(nullable=True, description=_described("customers", "country"))
+    customer_tier: str = pa.Field(nullable=True, description=_described("customers", "customer_tier"))
+    registration_date: pl.Date = pa.Field(
+        nullable=True, description=_described("customers", "registration_date")
+    )
 
     @pa.check("source_id", name="source_id_not_null", ignore_na=False)
     def source_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:
@@ -241,12 +257,16 @@ class CustomersContract(_Contract):
 
 
 class CampaignPerformanceContract(_Contract):
-    campaign_id: str = pa.Field(nullable=True)
-    impressions: pl.Int64 = pa.Field(nullable=True)
-    clicks: pl.Int64 = pa.Field(nullable=True)
-    conversions: pl.Int64 = pa.Field(nullable=True)
-    spend: pl.Float64 = pa.Field(nullable=True)
-    revenue: pl.Float64 = pa.Field(nullable=True)
+    campaign_id: str = pa.Field(nullable=True, description=_described("campaign_performance", "campaign_id"))
+    impressions: pl.Int64 = pa.Field(
+        nullable=True, description=_described("campaign_performance", "impressions")
+    )
+    clicks: pl.Int64 = pa.Field(nullable=True, description=_described("campaign_performance", "clicks"))
+    conversions: pl.Int64 = pa.Field(
+        nullable=True, description=_described("campaign_performance", "conversions")
+    )
+    spend: pl.Float64 = pa.Field(nullable=True, description=_described("campaign_performance", "spend"))
+    revenue: pl.Float64 = pa.Field(nullable=True, description=_described("campaign_performance", "revenue"))
 
     @pa.check("campaign_id", name="campaign_id_not_null", ignore_na=False)
     def campaign_id_not_null(cls, data: pa.PolarsData) -> pl.LazyFrame:

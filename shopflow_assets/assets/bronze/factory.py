@@ -1,12 +1,20 @@
 """The bronze asset factory: one partitioned asset per registry entry."""
 
 import warnings
+from collections.abc import Iterator
+from datetime import date
 
 import dagster as dg
 
 from shopflow_assets.alerts import drain_spool
 from shopflow_assets.assets.bronze.load import LoadResult, load_bronze
-from shopflow_assets.metadata import markdown_table, table_schema
+from shopflow_assets.metadata import (
+    OWNERS,
+    markdown_table,
+    partition_check_events,
+    partition_label,
+    table_schema,
+)
 from shopflow_assets.partitions import daily_partitions, days_in, partition_window
 from shopflow_assets.resources import LandingZoneResource, WarehouseResource
 from shopflow_assets.sources import SOURCES, SourceSpec
@@ -20,18 +28,33 @@ CHECK_FILES_READABLE = "files_readable"
 CHECK_HAS_DATA = "partition_has_data"
 
 
-def _check_results(key: dg.AssetKey, result: LoadResult) -> list[dg.AssetCheckResult]:
-    rejected = result.files_rejected
-    empty_days = [
-        d.isoformat() for d in days_in(result.start, result.end) if d not in result.rows_by_partition
-    ]
+# The lineage columns every bronze.<source> view adds (warehouse/schema.py's LINEAGE_COLUMNS).
+LINEAGE_DESCRIPTIONS = {
+    "_partition_date": "Business day (partition) the file was delivered for.",
+    "_source_file": "Landing file the record came from, relative to the landing root.",
+    "_file_sha256": "SHA-256 of the landing file's bytes.",
+    "_record_number": "Record number within its file (1-based, records not lines).",
+    "_ingested_at": "When the file was loaded (UTC).",
+    "_run_id": "Dagster run that loaded the file.",
+}
+
+
+def _column_schema(spec: SourceSpec) -> dg.TableSchema:
+    return table_schema(bronze_columns(spec), {**spec.column_descriptions, **LINEAGE_DESCRIPTIONS})
+
+
+def _check_results(key: dg.AssetKey, result: LoadResult, day: date) -> list[dg.AssetCheckResult]:
+    """The bronze checks of one day of the run."""
+    files = [f for f in result.files if f.partition == day]
+    rejected = [f for f in files if f.status == "rejected"]
+    has_data = day in result.rows_by_partition
     return [
         dg.AssetCheckResult(
             asset_key=key,
             check_name=CHECK_FILES_READABLE,
             passed=not rejected,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"{len(rejected)} of {len(result.files)} files could not be read",
+            description=f"{len(rejected)} of {len(files)} files could not be read",
             metadata={
                 "rejected_files": dg.MetadataValue.json(
                     [{"path": f.path, "reason": f.reason} for f in rejected]
@@ -41,24 +64,22 @@ def _check_results(key: dg.AssetKey, result: LoadResult) -> list[dg.AssetCheckRe
         dg.AssetCheckResult(
             asset_key=key,
             check_name=CHECK_HAS_DATA,
-            passed=not empty_days,
+            passed=has_data,
             severity=dg.AssetCheckSeverity.WARN,
-            description="every partition has rows"
-            if not empty_days
-            else f"no rows for {', '.join(empty_days)}",
-            metadata={"empty_partitions": dg.MetadataValue.json(empty_days)},
+            description="the partition has rows" if has_data else f"no rows for {day.isoformat()}",
+            metadata={"empty_partitions": dg.MetadataValue.json([] if has_data else [day.isoformat()])},
         ),
     ]
 
 
 def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     key = dg.AssetKey(["bronze", spec.name])
-    columns = bronze_columns(spec)
 
     @dg.asset(
         key=key,
         group_name="bronze",
         description=f"{spec.description} Raw and typed, with lineage columns; unreadable records are quarantined.",
+        owners=OWNERS,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb", spec.format},
@@ -66,27 +87,29 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         retry_policy=TRANSIENT_RETRIES,
         check_specs=[
             dg.AssetCheckSpec(
-                CHECK_FILES_READABLE, asset=key, description="Every landing file could be read."
+                CHECK_FILES_READABLE,
+                asset=key,
+                description="Every landing file of the partition could be read.",
             ),
-            dg.AssetCheckSpec(CHECK_HAS_DATA, asset=key, description="Every partition in the run has rows."),
+            dg.AssetCheckSpec(CHECK_HAS_DATA, asset=key, description="The partition has rows."),
         ],
         metadata={
             "dagster/table_name": f"bronze.{spec.name}",
-            "dagster/column_schema": table_schema(columns),
+            "dagster/column_schema": _column_schema(spec),
             "source_format": spec.format,
             "business_key": spec.key,
         },
     )
     def _bronze(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult | dg.Output | dg.AssetCheckEvaluation]:
         start, end = partition_window(context)
         with warehouse.connect() as con:
             drain_spool(con, warehouse.database)
             try:
                 result = load_bronze(con, spec, landing.root, start, end, context.run.run_id)
             except Exception as exc:
-                raise RuntimeError(f"bronze/{spec.name} for {start} .. {end}: {exc}") from exc
+                raise RuntimeError(f"bronze/{spec.name} for {partition_label(start, end)}: {exc}") from exc
             preview = con.execute(
                 f"SELECT * EXCLUDE (_file_sha256, _run_id) FROM {bronze_table(spec)} "
                 "WHERE _partition_date >= ? AND _partition_date < ? LIMIT 5",
@@ -96,11 +119,11 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
         for f in result.files_rejected:
             context.log.warning(f"{spec.name}: file {f.path} rejected: {f.reason}")
         if not result.files:
-            context.log.warning(f"{spec.name}: no landing files for {start} .. {end}")
-        return dg.MaterializeResult(
+            context.log.warning(f"{spec.name}: no landing files for {partition_label(start, end)}")
+        yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": sum(result.rows_by_partition.values()),
-                "dagster/column_schema": table_schema(columns),
+                "dagster/column_schema": _column_schema(spec),
                 "rows_loaded": result.rows_loaded,
                 "rows_rejected": result.rows_rejected,
                 "files_read": len(result.files),
@@ -116,7 +139,10 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
                 ),
                 "preview": dg.MetadataValue.md(preview_md),
             },
-            check_results=_check_results(key, result),
+        )
+        # One evaluation per day, after the materialization it is evaluated against.
+        yield from partition_check_events(
+            context, [(d.isoformat(), c) for d in days_in(start, end) for c in _check_results(key, result, d)]
         )
 
     return _bronze

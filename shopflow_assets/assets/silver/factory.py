@@ -13,9 +13,15 @@ import duckdb
 from shopflow_assets.alerts import Alert, drain_spool, post_to_slack, record
 from shopflow_assets.assets.bronze.factory import TRANSIENT_RETRIES, WRITER_POOL
 from shopflow_assets.assets.silver.reconcile import Reconciliation, reconcile
-from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable
-from shopflow_assets.metadata import markdown_table, table_schema
-from shopflow_assets.partitions import daily_partitions, partition_window
+from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable, column_descriptions
+from shopflow_assets.metadata import (
+    OWNERS,
+    markdown_table,
+    partition_check_events,
+    partition_label,
+    table_schema,
+)
+from shopflow_assets.partitions import daily_partitions, days_in, partition_window
 from shopflow_assets.readers.base import ident
 from shopflow_assets.resources import QualityRulesResource, WarehouseResource
 from shopflow_assets.warehouse.schema import ensure_schema
@@ -26,7 +32,7 @@ CHECK_RECONCILIATION = "reconciliation"
 CUSTOMER_OUTPUTS = ("customers", "customer_id_map", "customer_duplicates")
 
 if TYPE_CHECKING:
-    from shopflow_assets.assets.silver.build import RuleOutcome, SilverBuild
+    from shopflow_assets.assets.silver.build import DayScore, RuleOutcome, SilverBuild
 
 
 def _key(name: str) -> dg.AssetKey:
@@ -47,8 +53,13 @@ def _check_specs(table: SilverTable) -> list[dg.AssetCheckSpec]:
     ]  # fmt: skip
 
 
-def _rule_checks(table: SilverTable, build: "SilverBuild") -> list[dg.AssetCheckResult]:
-    return [_critical_check(table, build), _quality_check(table, build)]
+def _rule_checks(
+    table: SilverTable, build: "SilverBuild", day: date | None = None
+) -> list[dg.AssetCheckResult]:
+    """The rule checks over the whole run, or over one day of it."""
+    rules = [r for r in build.rules if day is None or r.day == day]
+    scores = [s for s in build.scores if day is None or s.day == day]
+    return [_critical_check(table, rules), _quality_check(table, rules, scores, build.min_quality_score)]
 
 
 def _samples(rules: Sequence["RuleOutcome"]) -> dg.MetadataValue:
@@ -57,8 +68,8 @@ def _samples(rules: Sequence["RuleOutcome"]) -> dg.MetadataValue:
     return dg.MetadataValue.json(json.loads(json.dumps(samples, default=str)))
 
 
-def _critical_check(table: SilverTable, build: "SilverBuild") -> dg.AssetCheckResult:
-    critical = [r for r in build.rules if r.severity == "critical"]
+def _critical_check(table: SilverTable, rules: Sequence["RuleOutcome"]) -> dg.AssetCheckResult:
+    critical = [r for r in rules if r.severity == "critical"]
     kept = [r for r in critical if r.blocking]
     if kept:
         description = "critical failures kept in silver: " + ", ".join(
@@ -80,25 +91,26 @@ def _critical_check(table: SilverTable, build: "SilverBuild") -> dg.AssetCheckRe
     )
 
 
-def _quality_check(table: SilverTable, build: "SilverBuild") -> dg.AssetCheckResult:
-    breached = sorted({r.rule_id for r in build.rules if r.severity != "critical" and r.breached})
+def _quality_check(
+    table: SilverTable, rules: Sequence["RuleOutcome"], scores: Sequence["DayScore"], min_score: float
+) -> dg.AssetCheckResult:
+    breached = sorted({r.rule_id for r in rules if r.severity != "critical" and r.breached})
     low_days = [
-        s.day.isoformat()
-        for s in build.scores
-        if s.quality_score is not None and s.quality_score < build.min_quality_score
+        s.day.isoformat() for s in scores if s.quality_score is not None and s.quality_score < min_score
     ]
-    score = build.quality_score
+    checked = sum(s.rows_checked for s in scores)
+    score = sum(s.rows_passing for s in scores) / checked if checked else None
     description = f"quality score {score:.2%}" if score is not None else "no records"
     if breached:
         description += f"; breached: {', '.join(breached)}"
     if low_days:
-        description += f"; score below {build.min_quality_score:.0%} on {', '.join(low_days)}"
-    rules = markdown_table(
+        description += f"; score below {min_score:.0%} on {', '.join(low_days)}"
+    rules_md = markdown_table(
         ["day", "rule", "severity", "action", "failed", "rate", "threshold", "status"],
         [
             (r.day, r.rule_id, r.severity, r.action, r.failed, f"{r.failure_rate:.2%}", f"{r.threshold:.0%}",
              "BREACHED" if r.breached else "ok")
-            for r in build.rules
+            for r in rules
             if r.failed
         ],
     )  # fmt: skip
@@ -110,8 +122,8 @@ def _quality_check(table: SilverTable, build: "SilverBuild") -> dg.AssetCheckRes
         description=description,
         metadata={
             "quality_score": dg.MetadataValue.float(round(score, 6) if score is not None else float("nan")),
-            "rules": dg.MetadataValue.md(rules),
-            "samples": _samples(build.rules),
+            "rules": dg.MetadataValue.md(rules_md),
+            "samples": _samples(rules),
         },
     )
 
@@ -167,19 +179,19 @@ def _table_metadata(con: duckdb.DuckDBPyConnection, name: str, start: date, end:
     (rows,) = con.execute(
         f"SELECT count(*) FROM {table} WHERE _partition_date >= ? AND _partition_date < ?", window
     ).fetchone()
+    # Header and rows are read before the next execute: a connection holds one result at a time.
     preview = con.execute(
         f"SELECT * EXCLUDE (_run_id, _processed_at) FROM {table} "
         "WHERE _partition_date >= ? AND _partition_date < ? LIMIT 5",
         window,
     )
+    preview_md = markdown_table([d[0] for d in preview.description], preview.fetchall())
     columns = con.execute(f"DESCRIBE {table}").fetchall()
     return {
         "dagster/row_count": rows,
         "dagster/table_name": f"silver.{name}",
-        "dagster/column_schema": table_schema([(c[0], c[1]) for c in columns]),
-        "preview": dg.MetadataValue.md(
-            markdown_table([d[0] for d in preview.description], preview.fetchall())
-        ),
+        "dagster/column_schema": table_schema([(c[0], c[1]) for c in columns], column_descriptions(name)),
+        "preview": dg.MetadataValue.md(preview_md),
     }
 
 
@@ -210,7 +222,7 @@ def _materialize(
     table: SilverTable,
     warehouse: WarehouseResource,
     quality: QualityRulesResource,
-) -> Iterator[dg.MaterializeResult]:
+) -> Iterator[dg.MaterializeResult | dg.Output | dg.AssetCheckEvaluation]:
     # Pandera and polars load in the run, on a thread while DuckDB stages (build_silver), not when
     # the code location is imported; nothing here may import quality.validate.
     from shopflow_assets.assets.silver.build import QualityRulesError, build_silver, publish_rows
@@ -234,13 +246,14 @@ def _materialize(
             build = build_silver(con, table, config, start, end, context.run.run_id, publish)
         except (QualityRulesError, ContractError) as exc:  # a rules/contract mismatch: retrying cannot fix it
             raise dg.Failure(
-                description=f"silver/{table.name} for {start} .. {end}: {exc}", allow_retries=False
+                description=f"silver/{table.name} for {partition_label(start, end)}: {exc}",
+                allow_retries=False,
             ) from exc
         except Exception as exc:
-            raise RuntimeError(f"silver/{table.name} for {start} .. {end}: {exc}") from exc
+            raise RuntimeError(f"silver/{table.name} for {partition_label(start, end)}: {exc}") from exc
         checks = _rule_checks(table, build)
         _alert_failed_blocking_checks(
-            con, context.run.run_id, context.run.job_name, table, checks, f"{start}..{end}"
+            con, context.run.run_id, context.run.job_name, table, checks, partition_label(start, end)
         )
         outputs = CUSTOMER_OUTPUTS if table.name == "customers" else (table.name,)
         metadata = {name: _table_metadata(con, name, start, end) for name in outputs}
@@ -249,10 +262,17 @@ def _materialize(
             context.log.warning(f"silver/{table.name} check {check.check_name} failed: {check.description}")
     for i, name in enumerate(outputs):
         yield dg.MaterializeResult(
-            asset_key=_key(name),
-            metadata={**metadata[name], **(_build_metadata(build) if i == 0 else {})},
-            check_results=checks if i == 0 else [],
+            asset_key=_key(name), metadata={**metadata[name], **(_build_metadata(build) if i == 0 else {})}
         )
+    # One evaluation per day, after the materializations they are evaluated against.
+    yield from partition_check_events(
+        context,
+        [
+            (day.isoformat(), check)
+            for day in days_in(start, end)
+            for check in _rule_checks(table, build, day)
+        ],
+    )
 
 
 def build_silver_asset(table: SilverTable) -> dg.AssetsDefinition:
@@ -267,6 +287,7 @@ def build_silver_asset(table: SilverTable) -> dg.AssetsDefinition:
             _key(name),
             deps=deps,
             group_name="silver",
+            owners=OWNERS,
             description=descriptions.get(name, table.description),
             partitions_def=daily_partitions,
             kinds={"duckdb", "pandera"} if name == table.name else {"duckdb"},
@@ -285,7 +306,7 @@ def build_silver_asset(table: SilverTable) -> dg.AssetsDefinition:
     )
     def _silver(
         context: dg.AssetExecutionContext, warehouse: WarehouseResource, quality: QualityRulesResource
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.Output | dg.AssetCheckEvaluation]:
         yield from _materialize(context, table, warehouse, quality)
 
     return _silver
@@ -305,7 +326,7 @@ def build_reconciliation_check(table: SilverTable) -> dg.AssetChecksDefinition:
     )
     def _reconciliation(
         context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-    ) -> dg.AssetCheckResult:
+    ) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
         keys = context.partition_key_range
         start, end = date.fromisoformat(keys.start), date.fromisoformat(keys.end) + timedelta(days=1)
         with warehouse.connect(read_only=True) as con:
@@ -314,9 +335,11 @@ def build_reconciliation_check(table: SilverTable) -> dg.AssetChecksDefinition:
         with warehouse.connect() as con:
             _record_reconciliation(con, table, rows, context.run.run_id)
             _alert_failed_blocking_checks(
-                con, context.run.run_id, context.run.job_name, table, [result], f"{keys.start}..{keys.end}"
+                con, context.run.run_id, context.run.job_name, table, [result], partition_label(start, end)
             )
-        return result
+        yield from partition_check_events(
+            context, [(r.day.isoformat(), _reconciliation_result(table, [r])) for r in rows]
+        )
 
     return _reconciliation
 

@@ -180,3 +180,114 @@ SILVER_TABLES: dict[str, SilverTable] = {
         ),
     )
 }
+
+
+# Column descriptions the UI shows in each silver asset's column schema. Plain data, so the code
+# location describes its columns without loading Pandera; the contracts' Fields take theirs from here.
+LINEAGE_DESCRIPTIONS: dict[str, str] = {
+    "_partition_date": "Business day (partition) the record was delivered for.",
+    "_source_file": "Landing file the record came from, relative to the landing root.",
+    "_record_number": "Record number within its landing file (1-based, records not lines).",
+    "_flags": "Ids of the non-rejecting rules this record failed (empty: clean).",
+    "_run_id": "Dagster run that wrote the row.",
+    "_processed_at": "When the row was written to silver (UTC).",
+    "_delivered_on": "Day the record version was delivered; a snapshot carries it forward until replaced.",
+}
+
+COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "orders": {
+        "order_id": "Order id from the source system (business key).",
+        "customer_id": "Customer id as delivered (CRM or web-shop id).",
+        "customer_key": "Matched person in silver.customers; null when the id is unknown that day.",
+        "product_id": "Product id; flagged when not in that day's catalog.",
+        "store_id": "Store (or web shop) that took the order.",
+        "sales_channel": "Lower-cased sales channel (store, web, ...).",
+        "payment_method": "Lower-cased payment method.",
+        "quantity": "Units ordered.",
+        "unit_price": "Price per unit as delivered.",
+        "discount_percent": "Discount in percent (0-100).",
+        "total": "Order total as delivered.",
+        "net_amount": "Recomputed quantity x unit_price x (1 - discount), rounded to cents.",
+        "status": "Lower-cased order status.",
+        "order_timestamp": "When the order was placed.",
+    },
+    "inventory_movements": {
+        "update_id": "Stock movement id (business key).",
+        "store_id": "Store whose stock changed.",
+        "product_id": "Product whose stock changed; flagged when not in that day's catalog.",
+        "quantity_change": "Signed change in units; the sign must match update_type.",
+        "update_type": "Lower-cased movement type (sale, restock, return, damage, ...).",
+        "update_timestamp": "When the movement happened.",
+    },
+    "products": {
+        "product_id": "Product id (business key).",
+        "name": "Product name.",
+        "category": "Lower-cased product category.",
+        "brand": "Brand.",
+        "supplier": "Supplier.",
+        "cost_price": "Purchase price per unit.",
+        "retail_price": "Selling price per unit.",
+        "active": "Whether the product is on sale.",
+        "last_updated": "When the source last changed the product.",
+        "snapshot_date": "Date of the catalog file the version came from.",
+        "margin": "retail_price - cost_price.",
+        "margin_pct": "Margin in percent of retail_price.",
+    },
+    "customers": {
+        "customer_key": "The matched person: one key for all their CRM and web-shop ids.",
+        "source_system": "Where the record came from: crm or webshop.",
+        "source_id": "Id in the source system (business key).",
+        "first_name": "First name, title-cased.",
+        "last_name": "Last name, title-cased.",
+        "email": "Lower-cased, trimmed e-mail.",
+        "phone": "Phone number, digits only.",
+        "country": "Upper-cased ISO country code.",
+        "city": "City, title-cased.",
+        "registration_date": "When the customer registered.",
+        "customer_tier": "Lower-cased CRM loyalty tier (null for web-shop accounts).",
+        "preferred_categories": "CRM preferred product categories.",
+        "marketing_opt_in": "Web-shop marketing consent (null for CRM profiles).",
+        "updated_at": "When the source last changed the record.",
+        "source_ids": "All source ids matched into this person.",
+        "source_systems": "Source systems the person's records come from.",
+        "record_count": "Number of source records matched into this person.",
+    },
+    "customer_id_map": {
+        "source_system": "crm or webshop.",
+        "source_id": "CRM or web-shop id.",
+        "customer_key": "The matched person the id belongs to.",
+        "is_survivor": "Whether this id's record represents the person in silver.customers.",
+        "first_seen": "Day the id was first delivered.",
+    },
+    "customer_duplicates": {
+        "customer_key": "The kept person.",
+        "kept_id": "Source id whose record represents the person.",
+        "merged_ids": "Other source ids merged into the person.",
+        "match_reason": "Why the records were matched (e-mail, phone, name, ...).",
+        "source_systems": "Source systems the merged records came from.",
+        "record_count": "Number of source records merged.",
+    },
+    "campaign_performance": {
+        "campaign_id": "Campaign id (business key).",
+        "name": "Campaign name.",
+        "channel": "Lower-cased marketing channel.",
+        "start_date": "First day of the campaign.",
+        "end_date": "Last day of the campaign.",
+        "target_categories": "Product categories the campaign targets.",
+        "budget": "Planned budget.",
+        "impressions": "Impressions so far.",
+        "clicks": "Clicks so far.",
+        "conversions": "Conversions so far.",
+        "spend": "Money spent so far.",
+        "revenue": "Revenue attributed so far.",
+        "ctr": "clicks / impressions.",
+        "conversion_rate": "conversions / clicks.",
+        "cost_per_conversion": "spend / conversions.",
+        "roas": "Return on ad spend: revenue / spend.",
+    },
+}
+
+
+def column_descriptions(name: str) -> dict[str, str]:
+    """Every described column of a silver table, its own and the lineage ones."""
+    return {**LINEAGE_DESCRIPTIONS, **COLUMN_DESCRIPTIONS[name]}
