@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -24,13 +23,6 @@ def table_schema(
     return dg.TableSchema(
         columns=[dg.TableColumn(name=n, type=t, description=described.get(n)) for n, t in columns]
     )
-
-
-def partition_label(start: date, end_exclusive: date) -> str:
-    """The days of [start, end_exclusive) as Dagster names them: `2024-01-05`, or inclusively
-    `2024-01-01...2024-01-02` for a range (the CLI's --partition-range and the run tags' form)."""
-    last = end_exclusive - timedelta(days=1)
-    return start.isoformat() if last <= start else f"{start.isoformat()}...{last.isoformat()}"
 
 
 def _cell(value: Any) -> str:

@@ -6,13 +6,12 @@ from datetime import date
 
 import dagster as dg
 
-from shopflow_assets.alerts import drain_spool
+from shopflow_assets.alerts import drain_spool, partition_label
 from shopflow_assets.assets.bronze.load import LoadResult, load_bronze
 from shopflow_assets.metadata import (
     OWNERS,
     markdown_table,
     partition_check_events,
-    partition_label,
     table_schema,
 )
 from shopflow_assets.partitions import daily_partitions, days_in, partition_window

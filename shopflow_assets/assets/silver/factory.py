@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import duckdb
 
-from shopflow_assets.alerts import Alert, drain_spool, post_to_slack, record
+from shopflow_assets.alerts import Alert, drain_spool, partition_label, post_to_slack, record
 from shopflow_assets.assets.bronze.factory import TRANSIENT_RETRIES, WRITER_POOL
 from shopflow_assets.assets.silver.reconcile import Reconciliation, reconcile
 from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable, column_descriptions
@@ -18,7 +18,6 @@ from shopflow_assets.metadata import (
     OWNERS,
     markdown_table,
     partition_check_events,
-    partition_label,
     table_schema,
 )
 from shopflow_assets.partitions import daily_partitions, days_in, partition_window
