@@ -9,7 +9,7 @@ from shopflow_assets.assets.silver import silver_assets, silver_checks
 from shopflow_assets.resources import LandingZoneResource, QualityRulesResource, WarehouseResource
 from shopflow_assets.run_worker import shopflow_executor
 from shopflow_assets.schedules import daily_refresh_job, daily_refresh_schedule
-from shopflow_assets.sensors import alert_on_run_failure, file_sensors
+from shopflow_assets.sensors import alert_on_run_failure, file_jobs, file_sensors
 from shopflow_assets.sensors.reaper import reap_dead_runs
 
 # Dagster's CLI resolves `--select '*'` and `--select 'group:...'` through its own beta parameter
@@ -22,7 +22,7 @@ warnings.filterwarnings(
 defs = dg.Definitions(
     assets=[*bronze_assets, *silver_assets],
     asset_checks=silver_checks,
-    jobs=[daily_refresh_job],
+    jobs=[daily_refresh_job, *file_jobs],
     schedules=[daily_refresh_schedule],
     sensors=[*file_sensors, alert_on_run_failure, reap_dead_runs],
     resources={

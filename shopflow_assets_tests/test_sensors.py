@@ -10,7 +10,8 @@ import dagster as dg
 import pytest
 
 from shopflow_assets.definitions import defs
-from shopflow_assets.resources import LandingZoneResource
+from shopflow_assets.resources import LandingZoneResource, WarehouseResource
+from shopflow_assets.sources import SOURCES
 from shopflow_assets_tests.conftest import order_line, write_csv, write_json
 
 SENSOR = "orders_files"
@@ -35,9 +36,13 @@ def instance():
         yield instance
 
 
-def make_tick(landing: Path, instance: dg.DagsterInstance, sensor_name: str = SENSOR):
-    """Evaluate a sensor once per call, carrying the cursor from tick to tick like the daemon does."""
+def make_tick(
+    landing: Path, instance: dg.DagsterInstance, sensor_name: str = SENSOR, warehouse: Path | None = None
+):
+    """Evaluate a sensor once per call, carrying the cursor from tick to tick like the daemon does.
+    The warehouse defaults to the `warehouse` fixture's path beside `landing`."""
     sensor = defs.get_sensor_def(sensor_name)
+    database = warehouse or landing.parent / "warehouse" / "shopflow.duckdb"
     state: dict[str, str | None] = {"cursor": None}
 
     def _tick() -> dg.SensorResult:
@@ -45,10 +50,14 @@ def make_tick(landing: Path, instance: dg.DagsterInstance, sensor_name: str = SE
             instance=instance,
             cursor=state["cursor"],
             repository_def=defs.get_repository_def(),
-            resources={"landing": LandingZoneResource(path=str(landing))},
+            resources={
+                "landing": LandingZoneResource(path=str(landing)),
+                "warehouse": WarehouseResource(path=str(database)),
+            },
         )
         result = sensor(context)
-        state["cursor"] = result.cursor
+        if result.cursor is not None:  # None: the tick left the cursor as it was
+            state["cursor"] = result.cursor
         return result
 
     return _tick
@@ -203,12 +212,67 @@ def test_carry_forward_runs_are_launchable(landing: Path, instance: dg.DagsterIn
     requests = make_tick(landing, instance, f"{source}_files")().run_requests
     (carry,) = [r for r in requests if r.partition_key is None]
     selected = set(carry.asset_selection)
-    defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection=selected
-    )  # raises if not launchable
+    job = defs.resolve_job_def(defs.get_sensor_def(f"{source}_files").job_name)
+    job.get_subset(asset_selection=selected)  # raises if the sensor's job cannot launch it
     expected = (
         {"silver/products", "silver/orders", "silver/inventory_movements"}
         if snapshot == "products"
         else {"silver/customers", "silver/customer_id_map", "silver/customer_duplicates", "silver/orders"}
     )
     assert {k.to_user_string() for k in selected} == expected
+
+
+def test_each_source_has_a_named_job_that_its_sensor_starts() -> None:
+    """Runs show `ingest_<source>` and the source's tag in the Runs list, not an anonymous job."""
+    for source in SOURCES:
+        sensor = defs.get_sensor_def(f"{source}_files")
+        assert sensor.job_name == f"ingest_{source}"
+        job = defs.resolve_job_def(f"ingest_{source}")
+        assert job.tags == {"shopflow/source": source, "shopflow/trigger": "file-arrival"}
+        assert dg.AssetKey(["bronze", source]) in job.asset_layer.executable_asset_keys
+        assert job.partitions_def == defs.get_assets_def(dg.AssetKey(["bronze", source])).partitions_def
+
+
+def test_the_first_tick_takes_files_already_in_bronze_as_done(landing: Path, load, tick) -> None:
+    """Turned on after `make demo`: days already loaded start nothing; a new day and a corrected
+    file still do."""
+    for day in ("2024-01-03", "2024-01-04", "2024-01-05"):
+        _orders(landing, day)
+    _orders(landing, "2024-01-04", suffix="_late")
+    assert len(load("orders", "2024-01-03", days=3).files) == 4
+    _orders(landing, "2024-01-06")  # not loaded yet
+    first = tick()
+    assert [r.partition_key for r in first.run_requests] == ["2024-01-06"]
+    assert first.run_requests[0].tags["shopflow/files"] == "1"
+    assert _requests(tick()) == []
+    _orders(landing, "2024-01-04", n=5)  # a corrected file for a loaded day
+    (again,) = tick().run_requests
+    assert again.partition_key == "2024-01-04" and again.tags["shopflow/files"] == "2"
+
+
+def test_a_first_tick_while_a_run_holds_the_warehouse_tries_again_next_tick(
+    landing: Path, warehouse: Path, load, tick, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    from shopflow_assets.sensors import files
+
+    monkeypatch.setattr(files, "LOCK_WAIT_SECONDS", 0.5)
+    _orders(landing, "2024-01-03")
+    load("orders", "2024-01-03")
+    _orders(landing, "2024-01-04")
+    holder = subprocess.Popen(  # a run in progress holds the write lock
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('locked', flush=True); time.sleep(60)", str(warehouse)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        locked = tick()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _requests(locked) == [] and locked.cursor is None  # nothing taken, nothing forgotten
+    assert "a run holds the warehouse" in locked.skip_reason.skip_message
+    assert [r.partition_key for r in tick().run_requests] == ["2024-01-04"]

@@ -9,6 +9,14 @@ source's bronze asset and everything downstream of it, with a run_key built from
 exact set of file hashes, so repeated ticks and daemon restarts never launch the same work twice.
 A source behind a snapshot table (products, CRM customers, web accounts) also carries a change on
 an old day forward: the later days already built get one range run of the snapshot and what reads it.
+
+A sensor's first tick (no cursor yet: just turned on, e.g. after `make demo`) would see every file
+as new. It reads the warehouse once, read-only, and takes files whose path and hash bronze already
+holds as done. If a run holds the write lock at that moment, the tick is skipped with that reason
+and the cursor stays empty, so the next tick tries again and no file is lost.
+
+Each sensor starts a named job, `ingest_<source>` (its bronze asset and everything downstream),
+tagged with the source, so the Runs page says what ran and why.
 """
 
 from __future__ import annotations
@@ -22,14 +30,17 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
 from shopflow_assets.assets.silver.tables import SILVER_TABLES
 from shopflow_assets.landing import scan_source
 from shopflow_assets.partitions import daily_partitions
-from shopflow_assets.resources import LandingZoneResource
+from shopflow_assets.resources import LandingZoneResource, WarehouseLockedError, WarehouseResource
 from shopflow_assets.sources import SOURCES, SourceSpec
 
 SETTLE_SECONDS = 2.0
+# How long a first tick waits for a run's write lock before skipping (ticks must stay short).
+LOCK_WAIT_SECONDS = 5.0
 # How often each sensor looks (seconds); part of the code location's shape, like the start date.
 INTERVAL_SECONDS = int(os.environ.get("SHOPFLOW_SENSOR_INTERVAL_SECONDS", "30"))
 
@@ -79,14 +90,17 @@ def evaluate(
     cursor: str | None,
     now: float | None = None,
     carry_forward: tuple[str, list[dg.AssetKey]] | None = None,
+    loaded: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[list[dg.RunRequest], str, list[str]]:
     """The run requests, the new cursor and the reasons files were passed over (pure: no Dagster
     context, so it is easy to test and a bad file can only ever become a reason).
 
     `carry_forward` is (last day already built, assets) for sources behind snapshot tables: a
-    change on day D also changes every later snapshot, so those days get one range run too."""
+    change on day D also changes every later snapshot, so those days get one range run too.
+    `loaded` is the (path, sha256) pairs bronze already holds: those files are done, not new."""
     now = time.time() if now is None else now
     done, pending = _load(cursor)
+    loaded_paths = {path for path, _ in loaded}
     files, notes = scan_source(landing, spec)
     valid_days = set(daily_partitions.get_partition_keys())
     affected: set[str] = set()
@@ -100,6 +114,11 @@ def evaluate(
             if seen.same_stat(done.get(rel)):
                 current[rel] = (f.partition_key, done[rel])
                 continue
+            if rel in loaded_paths and rel not in done:  # loaded before this sensor ever looked
+                fingerprint = Fingerprint(seen.size, seen.mtime_ns, _sha256(f.path))
+                if (rel, fingerprint.sha256) in loaded:
+                    current[rel] = (f.partition_key, fingerprint)
+                    continue
             settled = now - stat.st_mtime_ns / 1e9 >= SETTLE_SECONDS
             if not (seen.same_stat(pending.get(rel)) or settled):
                 next_pending[rel] = seen
@@ -173,20 +192,69 @@ def _carry_forward(
     return max(built), sorted(assets, key=lambda k: k.to_user_string())
 
 
-def build_file_sensor(spec: SourceSpec) -> dg.SensorDefinition:
-    bronze = dg.AssetKey(["bronze", spec.name])
+def loaded_files(warehouse: WarehouseResource, source: str) -> frozenset[tuple[str, str]]:
+    """(path, sha256) of the files bronze holds for `source`, or rejected whole (loading them again
+    gives the same result). Read-only: the daemon never takes the write lock. Raises
+    WarehouseLockedError if a run holds the lock for longer than LOCK_WAIT_SECONDS."""
+    if not warehouse.database.exists():
+        return frozenset()
+    with warehouse.connect(read_only=True, lock_timeout=LOCK_WAIT_SECONDS) as con:
+        try:
+            rows = con.execute(
+                """SELECT source_file, file_sha256 FROM bronze._files WHERE source = $source
+                   UNION
+                   SELECT source_file, file_sha256 FROM quarantine.rejected_files
+                   WHERE source = $source AND layer = 'bronze'""",
+                {"source": source},
+            ).fetchall()
+        except duckdb.CatalogException:  # nothing loaded yet
+            return frozenset()
+    return frozenset((path, sha) for path, sha in rows if path and sha)
+
+
+def file_job_name(spec: SourceSpec) -> str:
+    return f"ingest_{spec.name}"
+
+
+def build_file_job(spec: SourceSpec) -> dg.UnresolvedAssetJobDefinition:
+    """The job a file sensor starts: the source's bronze asset and everything downstream of it."""
+    return dg.define_asset_job(
+        file_job_name(spec),
+        selection=dg.AssetSelection.assets(dg.AssetKey(["bronze", spec.name])).downstream(),
+        description=f"New or changed {spec.name} files: bronze/{spec.name} and everything downstream, per day.",
+        tags={"shopflow/source": spec.name, "shopflow/trigger": "file-arrival"},
+    )
+
+
+def build_file_sensor(
+    spec: SourceSpec, job: dg.UnresolvedAssetJobDefinition | None = None
+) -> dg.SensorDefinition:
     snapshots = _snapshot_keys(spec)
 
     @dg.sensor(
         name=f"{spec.name}_files",
-        description=f"Starts bronze and everything downstream for each day with new or changed {spec.name} files.",
-        target=dg.AssetSelection.assets(bronze).downstream(),
+        description=f"Starts {file_job_name(spec)} (bronze and everything downstream) for each day with new or "
+        f"changed {spec.name} files.",
+        job=job or build_file_job(spec),
         minimum_interval_seconds=INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.STOPPED,
     )
-    def _sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource) -> dg.SensorResult:
+    def _sensor(
+        context: dg.SensorEvaluationContext, landing: LandingZoneResource, warehouse: WarehouseResource
+    ) -> dg.SensorResult:
+        loaded: frozenset[tuple[str, str]] = frozenset()
+        if not context.cursor:  # first tick: what the warehouse holds already is not new
+            try:
+                loaded = loaded_files(warehouse, spec.name)
+            except WarehouseLockedError:
+                return dg.SensorResult(
+                    skip_reason="first look: a run holds the warehouse, so which files are already "
+                    "loaded cannot be read yet; trying again next tick"
+                )
         carry = _carry_forward(context, snapshots) if snapshots else None
-        requests, cursor, notes = evaluate(spec, landing.root, context.cursor, carry_forward=carry)
+        requests, cursor, notes = evaluate(
+            spec, landing.root, context.cursor, carry_forward=carry, loaded=loaded
+        )
         for note in notes:
             context.log.info(note)
         skip = None if requests else "; ".join(notes) or f"no new or changed {spec.name} files"
@@ -195,4 +263,7 @@ def build_file_sensor(spec: SourceSpec) -> dg.SensorDefinition:
     return _sensor
 
 
-file_sensors: list[dg.SensorDefinition] = [build_file_sensor(spec) for spec in SOURCES.values()]
+file_jobs: list[dg.UnresolvedAssetJobDefinition] = [build_file_job(spec) for spec in SOURCES.values()]
+file_sensors: list[dg.SensorDefinition] = [
+    build_file_sensor(spec, job) for spec, job in zip(SOURCES.values(), file_jobs, strict=True)
+]
