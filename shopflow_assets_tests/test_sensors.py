@@ -228,7 +228,7 @@ def test_each_source_has_a_named_job_that_its_sensor_starts() -> None:
         sensor = defs.get_sensor_def(f"{source}_files")
         assert sensor.job_name == f"ingest_{source}"
         job = defs.resolve_job_def(f"ingest_{source}")
-        assert job.tags == {"shopflow/source": source, "shopflow/trigger": "file-arrival"}
+        assert job.tags == {"shopflow/source": source}
         assert dg.AssetKey(["bronze", source]) in job.asset_layer.executable_asset_keys
         assert job.partitions_def == defs.get_assets_def(dg.AssetKey(["bronze", source])).partitions_def
 

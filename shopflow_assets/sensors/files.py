@@ -222,7 +222,7 @@ def build_file_job(spec: SourceSpec) -> dg.UnresolvedAssetJobDefinition:
         file_job_name(spec),
         selection=dg.AssetSelection.assets(dg.AssetKey(["bronze", spec.name])).downstream(),
         description=f"New or changed {spec.name} files: bronze/{spec.name} and everything downstream, per day.",
-        tags={"shopflow/source": spec.name, "shopflow/trigger": "file-arrival"},
+        tags={"shopflow/source": spec.name},
     )
 
 
