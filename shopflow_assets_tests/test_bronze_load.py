@@ -360,3 +360,81 @@ def test_many_rejects_after_a_clean_file_are_counted_and_replaced(
             result = load_bronze(con, SOURCES["customers"], landing, first, first + timedelta(days=1), run)
             assert [(f.rows_loaded, f.rows_rejected) for f in result.files] == [(3, 0), (0, n)]
     assert query("SELECT run_id, count(*) FROM quarantine.rejected_records GROUP BY ALL") == [("second", n)]
+
+
+def _lines_of(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def test_an_unterminated_quote_quarantines_each_line_it_swallows(landing: Path, load, query) -> None:
+    """Issue 8: `sed -i '11s/,/,"/'` made DuckDB swallow the rest of the file into one field and
+    the load reported 9 rows and nothing lost. Every swallowed line is now quarantined, raw."""
+    day, n = "2024-01-08", 60
+    path = _day_file(landing, day, n)
+    lines = _lines_of(path)
+    lines[10] = lines[10].replace(",", ',"', 1)  # line 11: record 10
+    path.write_text("\n".join(lines) + "\n")
+    result = load("orders", day)
+    assert [(f.status, f.rows_loaded, f.rows_rejected) for f in result.files] == [("loaded", 9, n - 9)]
+    assert query("SELECT count(*), max(_record_number) FROM bronze.orders") == [(9, 9)]
+    rejected = query(
+        "SELECT record_number, record_key, rule, reason, raw_record FROM quarantine.rejected_records ORDER BY 1"
+    )
+    assert [r[0] for r in rejected] == list(range(10, n + 1))
+    assert [r[4] for r in rejected] == lines[10:]  # each line's own raw text, not one merged field
+    assert {r[2] for r in rejected} == {"malformed_csv"}
+    assert rejected[0][1:4] == (
+        f"{day}-10",
+        "malformed_csv",
+        f"line 11: unterminated quote: it would swallow lines 11-{n + 1} into one field",
+    )
+    assert rejected[1][1:4] == (
+        f"{day}-11",
+        "malformed_csv",
+        "line 12: swallowed by the unterminated quote on line 11",
+    )
+    assert query("SELECT rows_loaded, rows_rejected, status FROM meta.ingestion_log") == [
+        (9, n - 9, "loaded")
+    ]
+    assert query("SELECT count(*) FROM quarantine.rejected_files") == [(0,)]
+
+
+def test_a_quote_closed_lines_later_quarantines_each_line(landing: Path, load, query) -> None:
+    """Two stray quotes: the field they enclose runs over lines and then breaks the quoting."""
+    day = "2024-01-08"
+    path = _day_file(landing, day, 8)
+    lines = _lines_of(path)
+    lines[2] = lines[2].replace(",", ',"', 1)  # record 2 opens a quote ...
+    lines[4] = lines[4].replace(",", ',"', 1)  # ... that record 4 closes, followed by junk
+    path.write_text("\n".join(lines) + "\n")
+    result = load("orders", day)
+    assert (result.rows_loaded, result.rows_rejected) == (5, 3)
+    assert query("SELECT record_number, raw_record, reason FROM quarantine.rejected_records ORDER BY 1") == [
+        (
+            2,
+            lines[2],
+            "line 3: malformed quoting (',' expected after '\"' on line 5); the quoted field runs to line 5",
+        ),
+        (3, lines[3], "line 4: inside the malformed quoted field opened on line 3"),
+        (4, lines[4], "line 5: inside the malformed quoted field opened on line 3"),
+    ]
+    assert query("SELECT order_id, _record_number FROM bronze.orders ORDER BY 2") == [
+        (f"{day}-{i}", i) for i in (1, 5, 6, 7, 8)
+    ]
+
+
+def test_mixed_line_endings_load_every_record(landing: Path, load, query) -> None:
+    """CRLF and LF in one file stop DuckDB's reader; the careful reading loads every record."""
+    day = "2024-01-08"
+    rows = [",".join(order_line(f"X{i}", day=day, quantity="x" if i == 3 else "1")) for i in range(1, 6)]
+    body = ",".join(ORDER_HEADER) + "\r\n" + rows[0] + "\r\n" + rows[1] + "\n" + "\r\n".join(rows[2:]) + "\n"
+    (landing / "orders").mkdir()
+    (landing / "orders" / f"orders_{day}.csv").write_bytes(body.encode())
+    result = load("orders", day)
+    assert [(f.status, f.rows_loaded, f.rows_rejected) for f in result.files] == [("loaded", 4, 1)]
+    assert query(
+        "SELECT order_id, order_timestamp::VARCHAR, _record_number FROM bronze.orders ORDER BY 3"
+    ) == [(f"X{i}", f"{day} 10:00:00", i) for i in (1, 2, 4, 5)]
+    assert query("SELECT record_number, record_key, rule, reason FROM quarantine.rejected_records") == [
+        (3, "X3", "type_cast", "quantity: 'x' is not a valid INTEGER")
+    ]

@@ -55,3 +55,101 @@ def test_scan_ignores_in_progress_and_reports_bad_names(landing: Path) -> None:
     files, skipped = scan_source(landing, SOURCES["orders"])
     assert [f.path.name for f in files] == ["orders_2024-01-15.csv", "orders_2024-01-15_late.csv"]
     assert len(skipped) == 1 and skipped[0].startswith("notes.txt")
+
+
+def test_unicode_in_an_otherwise_valid_name_is_allowed() -> None:
+    parsed = parse_name(Path("orders_2024-01-15_Köln-Süd.csv"), SOURCES["orders"])
+    assert parsed == LandingFile(
+        path=Path("orders_2024-01-15_Köln-Süd.csv"),
+        source="orders",
+        partition=date(2024, 1, 15),
+        suffix="Köln-Süd",
+    )
+
+
+BAD_NAMES = {  # name -> (partition it is recorded under, reason)
+    "orders_2024-01-15 copy.csv": (
+        "2024-01-15",
+        "orders_2024-01-15 copy.csv: name does not match <source>_<YYYY-MM-DD>[_<suffix>].<ext> "
+        "(expected orders_<YYYY-MM-DD>[_<suffix>].csv)",
+    ),
+    "orders_2024-02-30.csv": (
+        None,
+        "orders_2024-02-30.csv: 2024-02-30 is not a valid date (expected orders_<YYYY-MM-DD>[_<suffix>].csv, a real day)",
+    ),
+    "orders_2024-13-01.csv": (
+        None,
+        "orders_2024-13-01.csv: 2024-13-01 is not a valid date (expected orders_<YYYY-MM-DD>[_<suffix>].csv, a real day)",
+    ),
+    "orders.csv": (
+        None,
+        "orders.csv: name does not match <source>_<YYYY-MM-DD>[_<suffix>].<ext> "
+        "(expected orders_<YYYY-MM-DD>[_<suffix>].csv)",
+    ),
+}
+
+
+def test_badly_named_files_are_rejected_files_of_the_day_they_claim_or_of_every_load(
+    landing: Path, load, query
+) -> None:
+    """A name that breaks the contract was skipped silently by loads; now each load that would
+    have read it records it: under the day its name claims, or (no real day) with no partition,
+    replaced by every load of the source so reloading stays idempotent."""
+    from shopflow_assets_tests.conftest import order_line, write_csv
+
+    write_csv(landing / "orders" / "orders_2024-01-15.csv", [order_line("O1")])
+    write_csv(landing / "orders" / "orders_2024-01-16.csv", [order_line("O2", day="2024-01-16")])
+    for name in BAD_NAMES:
+        write_csv(landing / "orders" / name, [order_line("X1")])
+    everything = "SELECT partition_date::VARCHAR, source_file, file_sha256, reason FROM quarantine.rejected_files ORDER BY 2"
+    expected = sorted(
+        ((day, f"orders/{name}", "", reason) for name, (day, reason) in BAD_NAMES.items()), key=lambda r: r[1]
+    )
+    for run in ("first", "again"):
+        result = load("orders", "2024-01-15", run_id=run)
+        assert (result.rows_loaded, len(result.files_rejected)) == (1, 4)
+        assert query(everything) == expected
+    load("orders", "2024-01-16")  # another day: the undated ones are replaced, the dated one stays
+    assert query(everything) == expected
+    assert query("SELECT run_id, count(*) FROM quarantine.rejected_files GROUP BY 1 ORDER BY 1") == [
+        ("again", 1),
+        ("test-run", 3),
+    ]
+    assert query(
+        "SELECT count(*) FROM meta.ingestion_log WHERE status = 'rejected' AND run_id = 'test-run'"
+    ) == [(3,)]
+
+
+def test_a_symlink_out_of_the_landing_folder_is_rejected_and_never_read(
+    landing: Path, tmp_path: Path, load, query
+) -> None:
+    from shopflow_assets_tests.conftest import order_line, write_csv
+
+    outside = write_csv(tmp_path / "elsewhere" / "secret.csv", [order_line("SECRET")])
+    inside = write_csv(landing / "archive" / "kept.csv", [order_line("KEPT")])
+    (landing / "orders").mkdir()
+    (landing / "orders" / "orders_2024-01-15.csv").symlink_to(outside)
+    (landing / "orders" / "orders_2024-01-15_linked.csv").symlink_to(inside)  # inside the root: fine
+    write_csv(tmp_path / "elsewhere" / "inventory" / "inventory_2024-01-15.csv", [["I1"]])
+    (landing / "inventory").symlink_to(tmp_path / "elsewhere" / "inventory")  # a linked source folder
+
+    files, skipped = scan_source(landing, SOURCES["orders"])  # what the sensors see: never the link out
+    assert [f.path.name for f in files] == ["orders_2024-01-15_linked.csv"]
+    assert skipped == [
+        f"orders_2024-01-15.csv: resolves to {outside.resolve()}, outside the landing folder; not read"
+    ]
+
+    result = load("orders", "2024-01-15")
+    assert [(f.path, f.status, f.rows_loaded) for f in result.files] == [
+        ("orders/orders_2024-01-15_linked.csv", "loaded", 1),
+        ("orders/orders_2024-01-15.csv", "rejected", 0),
+    ]
+    assert query("SELECT order_id FROM bronze.orders") == [("KEPT",)]
+    load("inventory", "2024-01-15")
+    real = (tmp_path / "elsewhere" / "inventory" / "inventory_2024-01-15.csv").resolve()
+    assert query("SELECT source, partition_date::VARCHAR, source_file, file_sha256, bytes, reason FROM quarantine.rejected_files ORDER BY 1") == [
+        ("inventory", "2024-01-15", "inventory/inventory_2024-01-15.csv", "", 0,
+         f"inventory_2024-01-15.csv: resolves to {real}, outside the landing folder; not read"),
+        ("orders", "2024-01-15", "orders/orders_2024-01-15.csv", "", 0,
+         f"orders_2024-01-15.csv: resolves to {outside.resolve()}, outside the landing folder; not read"),
+    ]  # fmt: skip

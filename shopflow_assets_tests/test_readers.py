@@ -247,3 +247,37 @@ def test_parquet_corrupt_or_incomplete_file_is_rejected(landing: Path, load, que
     reasons = dict(query("SELECT source_file, reason FROM quarantine.rejected_files"))
     assert "cannot read Parquet file" in reasons[f"customers/customers_{DAY}.parquet"]
     assert reasons[f"customers/customers_{DAY}_part2.parquet"] == "Parquet file lacks contract columns: email"
+
+
+def test_json_with_a_utf8_bom_is_read_like_csv(landing: Path, load, query) -> None:
+    (landing / "campaigns").mkdir()
+    document = '[{"campaign_id": "CMP1", "name": "Winter", "budget": 10}]'
+    (landing / "campaigns" / f"campaigns_{DAY}.json").write_bytes(b"\xef\xbb\xbf" + document.encode())
+    result = load("campaigns", DAY)
+    assert (result.rows_loaded, result.rows_rejected, result.files_rejected) == (1, 0, [])
+    assert query("SELECT campaign_id, budget::VARCHAR FROM bronze.campaigns") == [("CMP1", "10.00")]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (
+            ",".join(ORDER_HEADER).encode("utf-16"),
+            "file is UTF-16 (the contract allows UTF-8, UTF-8 with BOM or Latin-1)",
+        ),
+        (
+            b"\x01\x02order_id,\x00\x1b[2J,x\n",
+            "header does not match the orders contract (missing columns: order_id, customer_id, product_id, store_id, "
+            "sales_channel, payment_method, quantity, unit_price, discount_percent, total, status, "
+            "order_timestamp; unexpected columns: \\x01\\x02order_id, \\x00\\x1b[2j, x)",
+        ),
+    ],
+)
+def test_reasons_for_binary_or_utf16_files_are_printable(
+    landing: Path, load, query, content: bytes, reason: str
+) -> None:
+    (landing / "orders").mkdir()
+    (landing / "orders" / f"orders_{DAY}.csv").write_bytes(content)
+    load("orders", DAY)
+    assert query("SELECT reason FROM quarantine.rejected_files") == [(reason,)]
+    assert query("SELECT reason FROM meta.ingestion_log") == [(reason,)]

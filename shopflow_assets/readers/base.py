@@ -5,12 +5,14 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 _CHUNK = 1 << 22
 _HEAD = 1 << 16
@@ -43,6 +45,11 @@ class Prepared:
     # The same reading in one thread, for when the parallel one does not account for every line
     # of the file (CSV; see load.py).
     sequential: Prepared | None = None
+    # The last resort for a CSV whose records DuckDB does not account for (stray quotes, mixed line
+    # endings): Python's csv module splits the records, DuckDB types them. Built on demand for the
+    # file's encoding (True: UTF-8), and the count of records the file delivers (see csv.py).
+    careful: Callable[[bool], Prepared] | None = None
+    records: int | None = None  # the records the file delivers, when this reading counted them
 
 
 class FileRejected(Exception):
@@ -54,6 +61,15 @@ class Fingerprint:
     sha256: str
     utf8: bool  # the whole file decodes as UTF-8
     lines: int  # line breaks, plus one for an unterminated last line
+    blank_lines: int = 0  # lines with nothing on them (or only a carriage return): not records
+    # Some line break lies inside quotes (counting every `"`), or the file ends inside them: a quoted
+    # field spans lines, or a stray quote swallows them. Without one, a CSV's records are its lines.
+    quoted_breaks: bool = False
+
+    @property
+    def data_lines(self) -> int:
+        """Non-blank lines after the header: a CSV's records when no line break is quoted."""
+        return max(self.lines - self.blank_lines - 1, 0)
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,10 @@ class FileProbe:
     def lines(self) -> int:
         return self.fingerprint.result().lines
 
+    @property
+    def bom(self) -> bool:
+        return self.head.startswith(codecs.BOM_UTF8)
+
 
 def probe_file(path: Path, worker: Executor) -> FileProbe:
     with path.open("rb") as fh:
@@ -87,17 +107,21 @@ def probe_file(path: Path, worker: Executor) -> FileProbe:
 
 
 def fingerprint(path: Path) -> Fingerprint:
-    """sha256 and UTF-8 validity in one streaming pass. A file that vanished after it was probed
-    gets an empty hash; reading it fails too, and that failure is what the run reports."""
+    """sha256, UTF-8 validity and the line facts a CSV's record count needs, in one streaming
+    pass. A file that vanished after it was probed gets an empty hash; reading it fails too, and
+    that failure is what the run reports."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8, lines, last = True, 0, b"\n"
+    utf8, lines, blank, tail = True, 0, 0, b"\n"
+    quotes = _QuoteParity()
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)  # releases the GIL
                 lines += chunk.count(b"\n")
-                last = chunk[-1:]
+                blank += _blank_lines(tail, chunk)
+                quotes.feed(chunk)
+                tail = (tail + chunk)[-2:]
                 # ASCII is UTF-8: only chunks with other bytes (or a character split over chunks) need decoding.
                 if utf8 and not (chunk.isascii() and not decoder.getstate()[0]):
                     try:
@@ -111,7 +135,50 @@ def fingerprint(path: Path) -> Fingerprint:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return Fingerprint(sha256=digest.hexdigest(), utf8=utf8, lines=lines + (last != b"\n"))
+    return Fingerprint(
+        sha256=digest.hexdigest(),
+        utf8=utf8,
+        lines=lines + (tail[-1:] != b"\n"),
+        blank_lines=blank,
+        quoted_breaks=quotes.broken or quotes.odd,
+    )
+
+
+# A blank line ends at its "\n" and starts right after the previous one (an optional "\r" between).
+_BLANK = re.compile(rb"\n\r?(?=\n)")
+
+
+def _blank_lines(tail: bytes, chunk: bytes) -> int:
+    """Blank lines whose line break is in `chunk` (`tail`: the previous chunk's last two bytes)."""
+    text = tail + chunk
+    if b"\n\n" not in text and b"\n\r\n" not in text:  # memchr-fast: the usual case scans no further
+        return 0
+    return sum(1 for m in _BLANK.finditer(text) if m.end() >= len(tail))
+
+
+class _QuoteParity:
+    """Whether any line break falls inside quotes, counting every `"` from the start of the file.
+    Escaped quotes ("") keep the parity, so for well-formed CSV this is exactly "a quoted field
+    holds a line break"; a stray quote flips it for the rest of the file. Only chunks holding a
+    quote (or starting inside one) cost more than a memchr."""
+
+    def __init__(self) -> None:
+        self.odd = False  # inside quotes at the end of what was fed
+        self.broken = False  # a line break was inside quotes
+
+    def feed(self, chunk: bytes) -> None:
+        if self.broken:
+            self.odd ^= chunk.count(b'"') % 2 == 1
+            return
+        if b'"' not in chunk:
+            self.broken = self.odd and b"\n" in chunk
+            return
+        data = np.frombuffer(chunk, dtype=np.uint8)
+        quotes = np.flatnonzero(data == ord('"'))
+        breaks = np.flatnonzero(data == ord("\n"))
+        before = np.searchsorted(quotes, breaks) + int(self.odd)  # quotes before each line break
+        self.broken = bool((before & 1).any())
+        self.odd ^= len(quotes) % 2 == 1
 
 
 def sql_str(value: str) -> str:

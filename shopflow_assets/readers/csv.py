@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
 import duckdb
 
 from shopflow_assets.landing import LandingFile
 from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged, ident, sql_str
+from shopflow_assets.readers.csv_records import MALFORMED, careful_reading
 from shopflow_assets.sources import SourceSpec
 
 DELIMITERS = (",", ";", "|", "\t")
@@ -19,8 +21,8 @@ _RULES = {
     "MISSING COLUMNS": "wrong_column_count",
     "TOO MANY COLUMNS": "wrong_column_count",
     "INVALID ENCODING": "invalid_encoding",
-    "UNQUOTED VALUE": "malformed_csv",
-    "LINE SIZE OVER MAXIMUM": "malformed_csv",
+    "UNQUOTED VALUE": MALFORMED,
+    "LINE SIZE OVER MAXIMUM": MALFORMED,
 }
 
 
@@ -73,6 +75,8 @@ def prepare(
     """Plan a UTF-8 reading, and a Latin-1 one for when the probe finds the file is not UTF-8."""
     if probe.size == 0:
         raise FileRejected("file is empty (0 bytes)")
+    if probe.head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRejected("file is UTF-16 (the contract allows UTF-8, UTF-8 with BOM or Latin-1)")
     header = header_line(probe.head)
     if not header.strip():
         raise FileRejected("file has no header line")
@@ -89,8 +93,22 @@ def prepare(
             ("latin-1", False, "latin1_seq"),
         ]
     }
-    latin1 = replace(plans["latin-1", True], sequential=plans["latin-1", False])
-    return replace(plans["utf-8", True], latin1=latin1, sequential=plans["utf-8", False])
+
+    @cache  # one Python pass per encoding at most: the loader asks for the count, then the reading
+    def careful(utf8: bool) -> Prepared:
+        return careful_reading(
+            con,
+            file.path,
+            spec,
+            delimiter,
+            order,
+            utf8,
+            TIMESTAMP_FORMAT,
+            Staged(out.temp("careful_utf8" if utf8 else "careful_latin1")),
+        )
+
+    latin1 = replace(plans["latin-1", True], sequential=plans["latin-1", False], careful=careful)
+    return replace(plans["utf-8", True], latin1=latin1, sequential=plans["utf-8", False], careful=careful)
 
 
 def _plan(

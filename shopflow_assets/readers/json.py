@@ -18,7 +18,10 @@ def prepare(
     if not probe.utf8:
         raise FileRejected("file is not valid UTF-8 (JSON must be UTF-8)")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {out.temp('json_doc')} AS SELECT content FROM read_text({sql_str(str(file.path))})"
+        # a UTF-8 BOM is allowed, as in CSV: JSON itself has no place for it
+        f"CREATE OR REPLACE TEMP TABLE {out.temp('json_doc')} AS SELECT "
+        f"CASE WHEN starts_with(content, chr(65279)) THEN content[2:] ELSE content END AS content "
+        f"FROM read_text({sql_str(str(file.path))})"
     )
     valid, kind = con.execute(
         f"""SELECT json_valid(content),
@@ -54,10 +57,12 @@ def prepare(
     )
     names = ", ".join(ident(c.name) for c in spec.all_columns)
     typed = out.temp("json_typed")
+    (records,) = con.execute(f"SELECT count(*) FROM {typed}").fetchone()
     return Prepared(
         rows_sql=f"SELECT {names}, _record_number FROM {typed} WHERE len(_errors) = 0",
         rejects_sql=f"""
             SELECT _record_number AS record_number, _key AS record_key, CASE WHEN _errors = ['record is not a JSON object'] THEN 'not_an_object' ELSE 'type_cast' END AS rule,
                    array_to_string(_errors, '; ') AS reason, _raw AS raw_record
             FROM {typed} WHERE len(_errors) > 0""",
+        records=records,
     )

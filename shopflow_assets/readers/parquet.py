@@ -42,10 +42,12 @@ def prepare(
         raise FileRejected(f"cannot read Parquet file: {str(exc).splitlines()[0]}") from None
     names = ", ".join(ident(c) for c in spec.column_names)
     typed = out.temp("parquet_typed")
+    (records,) = con.execute(f"SELECT count(*) FROM {typed}").fetchone()
     return Prepared(
         rows_sql=f"SELECT {names}, _record_number FROM {typed} WHERE len(_errors) = 0",
         rejects_sql=f"""
             SELECT _record_number AS record_number, _key AS record_key, 'type_cast' AS rule,
                    array_to_string(_errors, '; ') AS reason, _raw AS raw_record
             FROM {typed} WHERE len(_errors) > 0""",
+        records=records,
     )

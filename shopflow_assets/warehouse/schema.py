@@ -49,12 +49,13 @@ CREATE TABLE IF NOT EXISTS quarantine.rejected_records (
     source VARCHAR NOT NULL, layer VARCHAR NOT NULL, partition_date DATE NOT NULL,
     source_file VARCHAR, record_number BIGINT, record_key VARCHAR, rule VARCHAR NOT NULL,
     reason VARCHAR NOT NULL, raw_record VARCHAR, run_id VARCHAR NOT NULL, rejected_at TIMESTAMP NOT NULL);
+-- partition_date is NULL for a file whose name claims no day (every load of its source records it)
 CREATE TABLE IF NOT EXISTS quarantine.rejected_files (
-    source VARCHAR NOT NULL, layer VARCHAR NOT NULL, partition_date DATE NOT NULL,
+    source VARCHAR NOT NULL, layer VARCHAR NOT NULL, partition_date DATE,
     source_file VARCHAR NOT NULL, file_sha256 VARCHAR, bytes BIGINT, reason VARCHAR NOT NULL,
     run_id VARCHAR NOT NULL, rejected_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.ingestion_log (
-    run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, partition_date DATE NOT NULL,
+    run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, partition_date DATE,
     path VARCHAR NOT NULL, sha256 VARCHAR, bytes BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
     status VARCHAR NOT NULL, reason VARCHAR, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.removed_duplicates (
@@ -118,9 +119,24 @@ def _view_sql(spec: SourceSpec) -> str:
     )
 
 
+# Columns that became nullable: a refused landing file whose name claims no day has no partition.
+_NOW_NULLABLE = (
+    ("quarantine", "rejected_files", "partition_date"),
+    ("meta", "ingestion_log", "partition_date"),
+)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create what is missing; idempotent, so every writer can call it first."""
     con.execute(SHARED_DDL)
+    for schema, table, column in _NOW_NULLABLE:
+        (nullable,) = con.execute(
+            "SELECT is_nullable FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? AND column_name = ?",
+            [schema, table, column],
+        ).fetchone()
+        if nullable == "NO":
+            con.execute(f"ALTER TABLE {schema}.{table} ALTER COLUMN {column} DROP NOT NULL")
     legacy = {
         name
         for (name,) in con.execute(

@@ -25,13 +25,13 @@ load deletes; so a failure leaves the previous state and a re-run gives the same
 from __future__ import annotations
 
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
-from shopflow_assets.landing import LandingFile, files_in_window
+from shopflow_assets.landing import LandingFile, RefusedFile, printable, window
 from shopflow_assets.readers import READERS, FileProbe, FileRejected, Prepared, Staged, probe_file
 from shopflow_assets.readers.base import ident
 from shopflow_assets.sources import SourceSpec
@@ -58,7 +58,7 @@ DATA_ERRORS = (
 @dataclass
 class FileOutcome:
     path: str  # relative to the landing root
-    partition: date
+    partition: date | None  # None: a refused file whose name claims no day
     probe: FileProbe | None  # None: the file could not be opened
     rows_loaded: int = 0
     rows_rejected: int = 0
@@ -68,7 +68,7 @@ class FileOutcome:
     finished_at: datetime | None = None
 
     def reject(self, reason: str) -> None:
-        self.status, self.reason = "rejected", reason
+        self.status, self.reason = "rejected", printable(reason)
 
     @property
     def sha256(self) -> str:
@@ -129,6 +129,13 @@ def _prepare_file(
     return outcome, None
 
 
+def _refused(r: RefusedFile, landing_root: Path) -> FileOutcome:
+    """A file the landing contract refuses (its name, or where it resolves to): never opened."""
+    outcome = FileOutcome(path=r.path.relative_to(landing_root).as_posix(), partition=r.claimed, probe=None)
+    outcome.reject(r.reason)
+    return outcome
+
+
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0]
 
@@ -151,7 +158,7 @@ def load_bronze(
     table = bronze_rows_table(spec)
     ingested_at = _now()
     prefix = "_bronze_"
-    files = files_in_window(landing_root, spec, start, end)
+    files, refused = window(landing_root, spec, start, end)
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fingerprint")
     try:
         prepared = [
@@ -159,7 +166,7 @@ def load_bronze(
                 con, spec, f, f.path.relative_to(landing_root).as_posix(), Staged(f"{prefix}{i}"), worker
             )
             for i, f in enumerate(files)
-        ]
+        ] + [(_refused(r, landing_root), None) for r in refused]
         staged = _stage(con, spec, table, prepared)
         rows = _publish(con, spec, table, start, end, staged, run_id, ingested_at)
     finally:
@@ -191,32 +198,86 @@ def _stage(
     for s in staged:
         if s.plan is None:
             continue
-        probe = s.outcome.probe
         try:
-            if s.plan.latin1 and probe.fingerprint.done() and not probe.utf8:  # known already: skip UTF-8
-                s.plan = s.plan.latin1
-            s.file_id = _stage_reading(con, table, names, s.outcome, s.plan)
-            # a discarded reading's rows are deleted at publish
-            if s.plan.latin1 and not probe.utf8:
-                s.plan = s.plan.latin1
+            if s.plan.careful:
+                _stage_csv(con, table, names, s)
+            else:
                 s.file_id = _stage_reading(con, table, names, s.outcome, s.plan)
-            if s.plan.sequential and _records_read(con, s) != probe.lines - 1:  # - the header
-                s.plan = s.plan.sequential
-                s.file_id = _stage_reading(con, table, names, s.outcome, s.plan)
+            _check_accounting(con, s, s.plan.records)
         except DATA_ERRORS as exc:  # anything else (memory, disk, interrupt) fails the run: retried
             s.outcome.reject(f"unreadable {spec.format} file: {_first_line(exc)}")
+        except _Unaccounted as exc:
+            s.outcome.reject(str(exc))
+        if s.outcome.status == "rejected":  # its staged rows are unregistered: publish deletes them
             s.outcome.rows_loaded, s.plan = 0, None
     return staged
 
 
-def _records_read(con: duckdb.DuckDBPyConnection, s: _StagedFile) -> int:
-    """Records a reading accounted for, loaded or rejected. DuckDB 2.0.0's parallel CSV reader
-    with store_rejects loses every record after a rejected one that opens a read buffer (about
-    8 MB into the file): neither loaded nor rejected. A reading that does not account for every
-    line is therefore redone in one thread, which does not lose them; so is a file whose quoted
-    fields hold line breaks, where lines and records differ."""
+class _Unaccounted(Exception):
+    """A file's final reading does not account for every record it delivers."""
+
+
+def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, names: str, s: _StagedFile) -> None:
+    """Stage readings of a CSV until one accounts for every record the file delivers: DuckDB's
+    parallel reading (as Latin-1 if the file is not UTF-8), then the same in one thread, then the
+    careful reading. Records delivered are the file's non-blank lines after the header when no
+    line break is quoted (the fingerprint knows), else the careful reading's count (csv_records.py).
+    A reading DuckDB cannot finish (mixed line endings, say) counts as one that does not add up."""
+    probe, plan = s.outcome.probe, s.plan
+    build_careful = plan.careful
+    if plan.latin1 and probe.fingerprint.done() and not probe.utf8:  # known already: skip UTF-8
+        plan = plan.latin1
+    error = _attempt(con, table, names, s, plan)
+    if plan.latin1 and not probe.utf8:  # a discarded reading's rows are deleted at publish
+        plan = plan.latin1
+        error = _attempt(con, table, names, s, plan)
+    facts = probe.fingerprint.result()
+    careful = build_careful(probe.utf8) if facts.quoted_breaks else None
+    delivered = careful.records if careful else facts.data_lines
+    for fallback in (plan.sequential, None):
+        if error is None and _records_read(con, s.outcome, plan) == delivered:
+            break
+        plan = fallback or careful or build_careful(probe.utf8)
+        error = _attempt(con, table, names, s, plan)
+    s.plan = plan
+    if error is not None:
+        raise error
+    s.plan = replace(plan, records=delivered if plan.records is None else plan.records)
+
+
+def _attempt(
+    con: duckdb.DuckDBPyConnection, table: str, names: str, s: _StagedFile, plan: Prepared
+) -> Exception | None:
+    """Stage one reading; the data error that stopped it, if any."""
+    try:
+        s.file_id = _stage_reading(con, table, names, s.outcome, plan)
+    except DATA_ERRORS as exc:
+        s.outcome.rows_loaded = 0
+        return exc
+    return None
+
+
+def _check_accounting(con: duckdb.DuckDBPyConnection, s: _StagedFile, delivered: int | None) -> None:
+    """The final reading, whatever produced it, must load or quarantine every record delivered."""
+    if delivered is None:
+        return
     (rejected,) = con.execute(f"SELECT count(*) FROM ({s.plan.rejects_sql})").fetchone()
-    return s.outcome.rows_loaded + rejected
+    if s.outcome.rows_loaded + rejected != delivered:
+        raise _Unaccounted(
+            f"records do not add up: the file delivers {delivered} records but its final reading loaded "
+            f"{s.outcome.rows_loaded} and quarantined {rejected}; none of them is published"
+        )
+
+
+def _records_read(con: duckdb.DuckDBPyConnection, o: FileOutcome, plan: Prepared) -> int:
+    """Records a reading accounted for, loaded or rejected. DuckDB 2.0's parallel CSV reader
+    with store_rejects loses every record after a rejected one that opens a read buffer (about
+    8 MB into the file): neither loaded nor rejected. An unterminated quote makes either reader
+    swallow the rest of the file into one field (the one-thread reader without even a reject).
+    Mixed line endings stop DuckDB with an error. So a reading that does not account for every
+    record is redone, in one thread, then carefully (see _stage_csv)."""
+    (rejected,) = con.execute(f"SELECT count(*) FROM ({plan.rejects_sql})").fetchone()
+    return o.rows_loaded + rejected
 
 
 def _stage_reading(
@@ -274,10 +335,14 @@ def _publish(
             f"DELETE FROM {BRONZE_FILES} WHERE source = ? AND partition_date >= ? AND partition_date < ?",
             [spec.name, *window],
         )
-        for quarantine in ("rejected_records", "rejected_files"):
+        # a refused file whose name claims no day is recorded by every load of the source: replaced too
+        for quarantine, undated in (
+            ("rejected_records", ""),
+            ("rejected_files", " OR partition_date IS NULL"),
+        ):
             con.execute(
-                f"DELETE FROM quarantine.{quarantine} "
-                "WHERE source = ? AND layer = ? AND partition_date >= ? AND partition_date < ?",
+                f"DELETE FROM quarantine.{quarantine} WHERE source = ? AND layer = ? "
+                f"AND (partition_date >= ? AND partition_date < ?{undated})",
                 [spec.name, LAYER, *window],
             )
         if loaded:
