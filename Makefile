@@ -12,7 +12,7 @@ DEMO_START ?= $(shell $(PYTHON) -c "import datetime as d; print(d.datetime.now(d
 DEMO_END := $(shell $(PYTHON) -c "import datetime as d; print(d.date.fromisoformat('$(DEMO_START)') + d.timedelta(days=$(DEMO_DAYS) - 1))")
 DEMO_ORDERS ?= 2000
 
-.PHONY: demo dev test bench lint format clean pool instance
+.PHONY: demo dev test bench lint format clean pool instance fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +65,10 @@ format: $(STAMP)
 
 clean:
 	rm -rf data/landing data/warehouse data/bench dbt_project/target dbt_project/logs
+
+# The bronze accounting property test with many more damaged CSV files than `make test` runs
+# (FUZZ_CASES files, FUZZ_SEED to explore other corruptions).
+FUZZ_CASES ?= 3000
+FUZZ_SEED ?= 20260
+fuzz: $(STAMP)
+	SHOPFLOW_FUZZ_CASES=$(FUZZ_CASES) SHOPFLOW_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest -q shopflow_assets_tests/test_fuzz_csv.py

@@ -25,9 +25,8 @@ from shopflow_assets.sources import SOURCES
 
 CASES = int(os.environ.get("SHOPFLOW_FUZZ_CASES", "240"))
 SEED = int(os.environ.get("SHOPFLOW_FUZZ_SEED", "20260"))
-FILES_PER_LOAD = 40
+FILES_PER_LOAD = 40  # one day's files: each load reads one day of each source
 START = date(2024, 1, 1)
-DAYS = 3
 SOURCES_FUZZED = ("orders", "inventory")
 BOM = b"\xef\xbb\xbf"
 _BREAK = re.compile(rb"\r\n|\r|\n")
@@ -146,17 +145,22 @@ def test_damaged_csv_files_lose_no_record(bases: list, tmp_path: Path) -> None:
     landing, warehouse = tmp_path / "landing", tmp_path / "shopflow.duckdb"
     for case in range(CASES):
         source, data, delimiter = rng.choice(bases)
-        day = START + timedelta(days=(case // FILES_PER_LOAD) % DAYS)
+        day = START + timedelta(days=case // FILES_PER_LOAD)
         rel = f"{source}/{source}_{day.isoformat()}_c{case}.csv"
         damaged = corrupt(data, delimiter, rng)
         (landing / rel).parent.mkdir(parents=True, exist_ok=True)
         (landing / rel).write_bytes(damaged)
         expected[rel] = delivered(damaged, delimiter)
-    end = START + timedelta(days=DAYS)
+    days = (CASES + FILES_PER_LOAD - 1) // FILES_PER_LOAD
     with connect(warehouse) as con:
-        for source in SOURCES_FUZZED:  # one load per source: many files per day, several days
-            load_bronze(con, SOURCES[source], landing, START, end, "fuzz")
+        for i in range(days):
+            first = START + timedelta(days=i)
+            for source in SOURCES_FUZZED:
+                load_bronze(con, SOURCES[source], landing, first, first + timedelta(days=1), "fuzz")
         counted = _per_file(con)
+        (unprintable,) = con.execute(
+            r"SELECT count(*) FROM quarantine.rejected_records WHERE regexp_matches(reason, '[\x00-\x1f\x7f]')"
+        ).fetchone()
     problems = []
     rejected = 0
     for rel, want in expected.items():
@@ -168,6 +172,7 @@ def test_damaged_csv_files_lose_no_record(bases: list, tmp_path: Path) -> None:
         elif loaded + quarantined != want:
             problems.append((rel, "does not add up", loaded, quarantined, want))
     assert problems == []
+    assert unprintable == 0
     assert rejected <= CASES // 20  # whole-file rejects are the exception (a damaged header line)
 
 
@@ -199,3 +204,26 @@ def _per_file(con) -> dict[str, tuple[int, int, str | None]]:
 )
 def test_the_oracle_counts_by_the_contract(content: bytes, records: int) -> None:
     assert delivered(content, b",") == records
+
+
+def test_fingerprint_line_facts_hold_across_chunk_boundaries(tmp_path: Path, monkeypatch) -> None:
+    """The fingerprint's vectorised line facts against a plain byte loop, with tiny chunks so that
+    line breaks, "\\r\\n" pairs and quotes straddle chunk boundaries."""
+    from shopflow_assets.readers import base
+
+    def plain(data: bytes) -> tuple[int, int, bool]:
+        parts = data.split(b"\n")
+        inside = broken = False
+        for byte in data:
+            inside ^= byte == ord('"')
+            broken |= inside and byte == ord("\n")
+        return len(parts) - (parts[-1] == b""), sum(p in (b"", b"\r") for p in parts[:-1]), broken or inside
+
+    rng = random.Random(SEED)
+    path = tmp_path / "f.csv"
+    for _ in range(500):
+        data = bytes(rng.choice(b'ab\n\r"') for _ in range(rng.randint(0, 40)))
+        monkeypatch.setattr(base, "_CHUNK", rng.randint(1, 7))
+        path.write_bytes(data)
+        facts = base.fingerprint(path)
+        assert (facts.lines, facts.blank_lines, facts.quoted_breaks) == plain(data), data

@@ -281,3 +281,14 @@ def test_reasons_for_binary_or_utf16_files_are_printable(
     load("orders", DAY)
     assert query("SELECT reason FROM quarantine.rejected_files") == [(reason,)]
     assert query("SELECT reason FROM meta.ingestion_log") == [(reason,)]
+
+
+def test_record_reasons_quoting_control_characters_are_printable(landing: Path, load, query) -> None:
+    write_csv(
+        landing / "orders" / f"orders_{DAY}.csv", [order_line("O1", quantity="2\x00\x1b"), order_line("O2")]
+    )
+    result = load("orders", DAY)
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+    ((reason, raw),) = query("SELECT reason, raw_record FROM quarantine.rejected_records")
+    assert reason.isprintable() and "2\\x00\\x1b" in reason
+    assert raw == ",".join(order_line("O1", quantity="2\x00\x1b"))  # the raw record stays as delivered

@@ -33,7 +33,7 @@ import duckdb
 
 from shopflow_assets.landing import LandingFile, RefusedFile, printable, window
 from shopflow_assets.readers import READERS, FileProbe, FileRejected, Prepared, Staged, probe_file
-from shopflow_assets.readers.base import ident
+from shopflow_assets.readers.base import ident, printable_sql
 from shopflow_assets.sources import SourceSpec
 from shopflow_assets.warehouse.schema import (
     BRONZE_FILES,
@@ -389,7 +389,8 @@ def _quarantine_records(
     )
     con.execute(
         f"""INSERT INTO quarantine.rejected_records
-        SELECT ?, ?, partition_date, source_file, record_number, record_key, rule, reason, raw_record,
+        SELECT ?, ?, partition_date, source_file, record_number, record_key, rule, {printable_sql("reason")},
+               raw_record,
                ?, ?::TIMESTAMP
         FROM ({union})""",
         [
