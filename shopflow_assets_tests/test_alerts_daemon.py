@@ -143,6 +143,10 @@ def test_failed_cli_runs_are_alerted_once_and_the_webhook_secret_leaks_nowhere(d
 
     leaks = [o for o in outputs if SECRET in o]
     files = [p for p in [*daemon.home.rglob("*"), *daemon.warehouse.parent.rglob("*")] if p.is_file()]
-    assert len(files) > 5 and any(p.suffix == ".db" for p in files)  # the event log, runs, schedules
+    names = {
+        p.name for p in files
+    }  # runs, event logs, sensor ticks, captured stdout/stderr, the daemon's log
+    assert {"runs.db", "schedules.db", "daemon.log", "shopflow.duckdb"} <= names, sorted(names)
+    assert any(p.suffix == ".err" for p in files), sorted(names)
     leaks += [str(p) for p in files if SECRET.encode() in p.read_bytes()]
     assert leaks == []
