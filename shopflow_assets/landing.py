@@ -99,6 +99,10 @@ def scan(landing_dir: Path, spec: SourceSpec) -> tuple[list[LandingFile], list[R
                 refused.append(RefusedFile(path, reason, claimed_day(path.name)))
             continue
         if not real.is_file():
+            if not real.is_dir():  # a FIFO, a device, a dangling link: opening it could block or fail
+                kind = "a dangling link" if not real.exists() else "not a regular file"
+                reason = f"{printable(path.name)}: {kind}; not read"
+                refused.append(RefusedFile(path, reason, claimed_day(path.name)))
             continue
         parsed = parse_name(path, spec)
         if isinstance(parsed, str):

@@ -48,6 +48,8 @@ class Prepared:
     # endings): Python's csv module splits the records, DuckDB types them. Built on demand for the
     # file's encoding (True: UTF-8), and the count of records the file delivers (see csv.py).
     careful: Callable[[bool], Prepared] | None = None
+    # The records a CSV delivers by the careful reading's rules, without building that reading.
+    count_records: Callable[[bool], int] | None = None
     records: int | None = None  # the records the file delivers, when this reading counted them
 
 

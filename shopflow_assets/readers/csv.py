@@ -9,7 +9,7 @@ import duckdb
 
 from shopflow_assets.landing import LandingFile
 from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged, ident, sql_str
-from shopflow_assets.readers.csv_records import MALFORMED, careful_reading
+from shopflow_assets.readers.csv_records import MALFORMED, careful_reading, count_records
 from shopflow_assets.sources import SourceSpec
 
 DELIMITERS = (",", ";", "|", "\t")
@@ -94,7 +94,7 @@ def prepare(
         ]
     }
 
-    @cache  # one Python pass per encoding at most: the loader asks for the count, then the reading
+    @cache  # built once per encoding, only when DuckDB's readings do not add up
     def careful(utf8: bool) -> Prepared:
         return careful_reading(
             con,
@@ -107,8 +107,13 @@ def prepare(
             Staged(out.temp("careful_utf8" if utf8 else "careful_latin1")),
         )
 
-    latin1 = replace(plans["latin-1", True], sequential=plans["latin-1", False], careful=careful)
-    return replace(plans["utf-8", True], latin1=latin1, sequential=plans["utf-8", False], careful=careful)
+    @cache  # only for a file with a quoted line break: DuckDB's count is checked against it
+    def count(utf8: bool) -> int:
+        return count_records(file.path, utf8, delimiter, order, spec)
+
+    fallbacks = {"careful": careful, "count_records": count}
+    latin1 = replace(plans["latin-1", True], sequential=plans["latin-1", False], **fallbacks)
+    return replace(plans["utf-8", True], latin1=latin1, sequential=plans["utf-8", False], **fallbacks)
 
 
 def _plan(

@@ -121,6 +121,15 @@ def _broken(
         yield Record(number + offset + 1, raw, key=key, rule=MALFORMED, reason=reason)
 
 
+def count_records(path: Path, utf8: bool, delimiter: str, order: list[str], spec: SourceSpec) -> int:
+    """The records the file delivers (one pass, nothing kept)."""
+    return sum(1 for _ in records(path, _encoding(utf8), delimiter, len(order), order.index(spec.key)))
+
+
+def _encoding(utf8: bool) -> str:
+    return "utf-8-sig" if utf8 else "latin-1"
+
+
 def careful_reading(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -142,7 +151,7 @@ def careful_reading(
     count = 0
     batch: list[Record] = []
     key_index = order.index(spec.key)
-    for record in records(path, "utf-8-sig" if utf8 else "latin-1", delimiter, len(order), key_index):
+    for record in records(path, _encoding(utf8), delimiter, len(order), key_index):
         batch.append(record)
         count += 1
         if len(batch) == _BATCH:
@@ -193,4 +202,4 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, names: list[str], batch:
         con.unregister(view)
 
 
-__all__ = ["MALFORMED", "Record", "careful_reading", "records"]
+__all__ = ["MALFORMED", "Record", "careful_reading", "count_records", "records"]

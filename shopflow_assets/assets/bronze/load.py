@@ -224,7 +224,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, names: str, s: _Stage
     line break is quoted (the fingerprint knows), else the careful reading's count (csv_records.py).
     A reading DuckDB cannot finish (mixed line endings, say) counts as one that does not add up."""
     probe, plan = s.outcome.probe, s.plan
-    build_careful = plan.careful
+    build_careful, count_records = plan.careful, plan.count_records
     if plan.latin1 and probe.fingerprint.done() and not probe.utf8:  # known already: skip UTF-8
         plan = plan.latin1
     error = _attempt(con, table, names, s, plan)
@@ -232,12 +232,11 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, names: str, s: _Stage
         plan = plan.latin1
         error = _attempt(con, table, names, s, plan)
     facts = probe.fingerprint.result()
-    careful = build_careful(probe.utf8) if facts.quoted_breaks else None
-    delivered = careful.records if careful else facts.data_lines
+    delivered = count_records(probe.utf8) if facts.quoted_breaks else facts.data_lines
     for fallback in (plan.sequential, None):
         if error is None and _records_read(con, s.outcome, plan) == delivered:
             break
-        plan = fallback or careful or build_careful(probe.utf8)
+        plan = fallback or build_careful(probe.utf8)
         error = _attempt(con, table, names, s, plan)
     s.plan = plan
     if error is not None:
