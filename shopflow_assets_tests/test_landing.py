@@ -164,3 +164,25 @@ def test_a_symlink_out_of_the_landing_folder_is_rejected_and_never_read(
         ("orders", "2024-01-15", "orders/orders_2024-01-15.csv", "", 0,
          f"orders_2024-01-15.csv: resolves to {outside.resolve()}, outside the landing folder; not read"),
     ]  # fmt: skip
+
+
+def test_a_refused_file_fails_the_files_readable_check_of_the_run(landing: Path, warehouse: Path) -> None:
+    """Through Dagster: a name claiming no real day fails the check of every day the run loads."""
+    from shopflow_assets_tests.conftest import materialize, order_line, write_csv
+
+    write_csv(landing / "orders" / "orders_2024-01-15.csv", [order_line("O1")])
+    write_csv(landing / "orders" / "orders_2024-13-01.csv", [order_line("X1")])
+    result = materialize("bronze/orders", landing, warehouse, "2024-01-15")
+    ((passed, description, metadata),) = [
+        (e.passed, e.description, e.metadata["rejected_files"].data)
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "files_readable"
+    ]
+    assert (passed, description) == (False, "1 of 2 files could not be read")
+    assert metadata == [
+        {
+            "path": "orders/orders_2024-13-01.csv",
+            "reason": "orders_2024-13-01.csv: 2024-13-01 is not a valid date "
+            "(expected orders_<YYYY-MM-DD>[_<suffix>].csv, a real day)",
+        }
+    ]

@@ -44,7 +44,7 @@ def _column_schema(spec: SourceSpec) -> dg.TableSchema:
 
 def _check_results(key: dg.AssetKey, result: LoadResult, day: date) -> list[dg.AssetCheckResult]:
     """The bronze checks of one day of the run."""
-    files = [f for f in result.files if f.partition == day]
+    files = [f for f in result.files if f.partition in (day, None)]  # None: a refused name with no day
     rejected = [f for f in files if f.status == "rejected"]
     has_data = day in result.rows_by_partition
     return [
