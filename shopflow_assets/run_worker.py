@@ -79,9 +79,9 @@ def _pid_namespace() -> str:
         return ""
 
 
-def current_identity() -> WorkerIdentity | None:
-    """This process's identity, None where /proc is missing (not Linux): such workers are never reaped."""
-    pid = os.getpid()
+def identity_of(pid: int) -> WorkerIdentity | None:
+    """The identity of a process of this host, None if it does not exist or there is no /proc
+    (not Linux): such workers are never reaped."""
     stat = _stat(pid) if Path("/proc/self/stat").exists() else None
     if stat is None:
         return None
@@ -93,6 +93,10 @@ def current_identity() -> WorkerIdentity | None:
         pid=pid,
         start_ticks=stat[1],
     )
+
+
+def current_identity() -> WorkerIdentity | None:
+    return identity_of(os.getpid())
 
 
 def worker_alive(worker: WorkerIdentity, here: WorkerIdentity | None = None) -> bool | None:

@@ -61,6 +61,27 @@ def warehouse(tmp_path: Path) -> Path:
     return tmp_path / "warehouse" / "shopflow.duckdb"
 
 
+INSTANCE_CONFIG = "telemetry:\n  enabled: false\n"
+
+
+def init_dagster_home(home: Path, config: str = INSTANCE_CONFIG) -> Path:
+    """A DAGSTER_HOME initialised as `make instance` does, before anything runs concurrently: loading
+    the instance once creates and stamps its SQLite storage. Processes doing that at the same time on
+    a brand-new home stamp a schema twice ("more than one head") and every later run fails."""
+    import dagster as dg
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(config)
+    dg.DagsterInstance.from_config(str(home)).dispose()
+    return home
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path) -> Path:
+    """A temp instance (telemetry off), initialised: every CLI subprocess of a test can share it."""
+    return init_dagster_home(tmp_path / "dagster_home")
+
+
 Loader = Callable[..., LoadResult]
 
 

@@ -7,7 +7,11 @@ on with `dagster sensor start`, and then only drops files and watches what the d
 1. three generated days of every source: one run per source and day, all succeed, bronze holds
    exactly the records of the files minus what the generator's manifest says bronze must reject;
 2. a late orders file for the first day: exactly one new run, and only that day changes;
-3. ten days of orders at once: ten queued runs that the pool runs one at a time, all successful.
+3. ten days of orders at once: ten queued runs that the pool runs one at a time, all successful;
+4. a late products file: the catalog snapshot is carried into the later days;
+5. last: a `dagster asset materialize` CLI run, slowed down by a held DuckDB lock, is left alone
+   while a sensor run waits behind it; killed with SIGKILL, it is marked failed by the
+   `reap_dead_runs` sensor (on by default) within seconds, and the waiting run starts and succeeds.
 
 Every wait is a bounded poll; on timeout the test fails with the run table, the sensors' last
 ticks and the daemon's log tail. The daemon's process group is always killed at teardown.
@@ -44,7 +48,9 @@ from dagster._core.scheduler.instigation import InstigatorStatus
 
 from shopflow_assets.generator import generate
 from shopflow_assets.resources import connect
+from shopflow_assets.sensors.reaper import recorded_worker
 from shopflow_assets.sources import SOURCES
+from shopflow_assets_tests.conftest import order_line, write_csv
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -235,6 +241,7 @@ def _dagster_env(home: Path, landing: Path, warehouse: Path) -> dict[str, str]:
         SHOPFLOW_LANDING_DIR=str(landing),
         SHOPFLOW_DUCKDB_PATH=str(warehouse),
         SHOPFLOW_SENSOR_INTERVAL_SECONDS="2",
+        SHOPFLOW_REAPER_INTERVAL_SECONDS="2",
         PYTHONUNBUFFERED="1",
     )
     env.pop("SHOPFLOW_START_DATE", None)  # the default start (2024-01-01) is what the files use
@@ -583,3 +590,93 @@ def test_a_late_catalog_file_carries_into_later_snapshots(
         "SELECT list(_partition_date::VARCHAR ORDER BY _partition_date) FROM silver.products WHERE product_id = 'PLATE1'"
     )
     assert days == [(built,)]
+
+
+def _run_record(platform: Platform, run_id: str) -> dg.RunRecord:
+    (record,) = platform.run_records([run_id])
+    return record
+
+
+def test_a_killed_cli_run_is_failed_and_the_queue_goes_on(
+    platform: Platform, loaded: list[dg.DagsterRun]
+) -> None:
+    """Last in the module (it leaves an alert behind). A CLI run waits for the DuckDB lock the test
+    holds (a slow run) and holds the pool's one slot, so a sensor run queues behind it. The reaper
+    leaves the slow run alone; after `kill -9` it fails it within a few ticks and the queue goes on."""
+    platform.wait_until_idle()
+    # every file sensor past its first look (which reads the warehouse, and the test will lock it)
+    platform.wait_for_ticks(FILE_SENSORS, after=0.0, count=1, timeout=90)
+    day = (START + timedelta(days=FIRST_DAYS + BURST_DAYS)).isoformat()  # a day nothing has built yet
+    stage = platform.root / "stage_kill"
+    write_csv(stage / "orders" / f"orders_{day}.csv", [order_line(f"K{i}", day=day) for i in range(3)])
+    env = _dagster_env(platform.home, platform.landing, platform.warehouse)
+    cli_log = platform.root / "killed_cli.log"
+    baseline = {r.run_id for r in platform.instance.get_runs()}
+
+    with connect(platform.warehouse, lock_timeout=30), cli_log.open("wb") as log:
+        cli = subprocess.Popen(
+            [str(BIN / "dagster"), "asset", "materialize", "-m", "shopflow_assets.definitions",
+             "--select", "bronze/orders", "--partition", FIRST[1]],
+            cwd=platform.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            found: dict[str, dg.DagsterRun] = {}
+
+            def cli_run_working() -> bool:
+                runs = [r for r in platform.instance.get_runs() if r.run_id not in baseline]
+                cli_runs = [r for r in runs if SENSOR_TAG not in r.tags]
+                if cli_runs and recorded_worker(platform.instance, cli_runs[0].run_id) is not None:
+                    found["cli"] = cli_runs[0]
+                return "cli" in found
+
+            platform.wait_for("the CLI run to start and record its worker", cli_run_working, timeout=60)
+            cli_run = found["cli"]
+            assert recorded_worker(platform.instance, cli_run.run_id).pid == cli.pid
+
+            _deliver(stage, platform.landing, f"orders/orders_{day}.csv", age_seconds=60)
+
+            def sensor_run_queued() -> bool:
+                runs = [
+                    r for r in platform.new_sensor_runs(baseline) if r.tags.get("dagster/partition") == day
+                ]
+                if runs:
+                    found["queued"] = runs[0]
+                return bool(runs) and runs[0].status == dg.DagsterRunStatus.QUEUED
+
+            platform.wait_for("the sensor run for the new day to queue", sensor_run_queued, timeout=60)
+            # Merely slow: the reaper looks at it several times and leaves it alone, and the queued run
+            # keeps waiting behind it (one duckdb_writer slot).
+            platform.wait_for_ticks(["reap_dead_runs"], after=time.time(), count=3, timeout=30)
+            statuses = {r.run_id: r.status for r in platform.instance.get_runs()}
+            assert statuses[cli_run.run_id] == dg.DagsterRunStatus.STARTED, platform.diagnostics()
+            assert statuses[found["queued"].run_id] == dg.DagsterRunStatus.QUEUED, platform.diagnostics()
+
+            os.kill(cli.pid, signal.SIGKILL)
+            cli.wait(timeout=30)
+            killed_at = time.time()
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+                cli.wait()
+
+    queued = found["queued"]
+    platform.wait_for(
+        "the killed run to be marked failed",
+        lambda: platform.instance.get_run_by_id(cli_run.run_id).status == dg.DagsterRunStatus.FAILURE,
+        timeout=45,
+    )
+    platform.wait_for(
+        "the queued run to finish",
+        lambda: platform.instance.get_run_by_id(queued.run_id).status in TERMINAL,
+        timeout=90,
+    )
+    killed, waited = _run_record(platform, cli_run.run_id), _run_record(platform, queued.run_id)
+    assert killed.end_time - killed_at < 30, f"reaped {killed.end_time - killed_at:.1f} s after the kill"
+    (failure,) = platform.instance.all_logs(cli_run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert (
+        f"pid {cli.pid}" in failure.dagster_event.message
+        and "reap_dead_runs" in failure.dagster_event.message
+    )
+    _assert_all_succeeded(platform, [waited.dagster_run])
+    assert waited.start_time >= killed.end_time, "the queued run started before the slot was free"
+    assert platform.counts_by_day("bronze.orders")[day] == 3
