@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     quality.add_argument("--date", required=True, help="business date, YYYY-MM-DD")
     quality.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     quality.add_argument("--db", help="DuckDB file (default: $SHOPFLOW_DUCKDB_PATH or data/warehouse/)")
+    migrate = sub.add_parser(
+        "migrate-master-data",
+        help="convert per-day snapshot master data (older ShopFlow) into versions, rebuilt from bronze",
+    )
+    migrate.add_argument("--db", help="DuckDB file (default: $SHOPFLOW_DUCKDB_PATH or data/warehouse/)")
     args = parser.parse_args(argv)
     if args.command == "generate":
         return run_generate(args)
@@ -42,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from shopflow_assets.reports.quality import print_quality_report
 
         return print_quality_report(duckdb_path(args.db), args.date, as_json=args.json)
+    if args.command == "migrate-master-data":
+        from shopflow_assets.assets.silver.migrate import migrate_master_data
+
+        return migrate_master_data(duckdb_path(args.db))
     parser.error(f"unknown command {args.command}")
     return 2
 

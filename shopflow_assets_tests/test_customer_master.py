@@ -1,5 +1,6 @@
 """Customer matching on a crafted set: email-only, phone-only, name-only and transitive matches,
-survivor choice, and keys that stay stable across re-runs and across days."""
+survivor choice, and keys that stay stable across re-runs and across days. The tables are versioned:
+the state as of a day is the versions valid on it."""
 
 from __future__ import annotations
 
@@ -55,9 +56,14 @@ def _q(warehouse: Path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+def as_of(day: str) -> str:
+    """The versions valid on `day` (half-open [valid_from, valid_to))."""
+    return f"valid_from <= DATE '{day}' AND (valid_to IS NULL OR DATE '{day}' < valid_to)"
+
+
 def _clusters(warehouse: Path, day: str) -> dict[str, list[str]]:
     rows = _q(warehouse, f"SELECT customer_key, list(source_id ORDER BY source_id) FROM silver.customer_id_map "
-                         f"WHERE _partition_date = '{day}' GROUP BY 1")  # fmt: skip
+                         f"WHERE {as_of(day)} GROUP BY 1")  # fmt: skip
     return {min(ids): ids for _, ids in rows}
 
 
@@ -68,7 +74,7 @@ def test_matching_survivors_and_duplicates(landing: Path, warehouse: Path) -> No
         "C1": ["C1", "E1"], "C2": ["C2", "E2"], "C3": ["C3", "E3"], "C4": ["C4", "C5", "E4"], "C6": ["C6"],
     }  # fmt: skip
     assert _q(warehouse, f"SELECT kept_id, merged_ids, match_reason, source_systems FROM silver.customer_duplicates "
-                         f"WHERE _partition_date = '{DAY1}' ORDER BY 1") == [
+                         f"WHERE {as_of(DAY1)} ORDER BY 1") == [
         ("C1", ["E1"], "email", ["crm", "webshop"]),
         # C5 has the most fields (country, city, tier); C4/E4 link by email, E4/C5 by phone
         ("C5", ["C4", "E4"], "email+phone", ["crm", "webshop"]),
@@ -77,7 +83,7 @@ def test_matching_survivors_and_duplicates(landing: Path, warehouse: Path) -> No
         ("E3", ["C3"], "name", ["crm", "webshop"]),
     ]  # fmt: skip
     assert _q(warehouse, f"SELECT source_id, first_name, last_name, email, record_count FROM silver.customers "
-                         f"WHERE _partition_date = '{DAY1}' ORDER BY 1") == [
+                         f"WHERE {as_of(DAY1)} ORDER BY 1") == [
         ("C1", "Anna", "Berg", "anna.berg@x.com", 2),
         ("C5", "Dora", "Eck", "dora@x.com", 3),
         ("C6", "Finn", "Gold", "finn@x.com", 1),
@@ -92,17 +98,17 @@ def test_keys_are_stable_across_reruns_and_days(landing: Path, warehouse: Path) 
     day1 = dict(
         _q(
             warehouse,
-            f"SELECT source_id, customer_key FROM silver.customer_id_map WHERE _partition_date = '{DAY1}'",
+            f"SELECT source_id, customer_key FROM silver.customer_id_map WHERE {as_of(DAY1)}",
         )
     )
     assert materialize("*", landing, warehouse, DAY1).success  # re-run: same keys
     assert dict(_q(warehouse, f"SELECT source_id, customer_key FROM silver.customer_id_map "
-                              f"WHERE _partition_date = '{DAY1}'")) == day1  # fmt: skip
+                              f"WHERE {as_of(DAY1)}")) == day1  # fmt: skip
     assert materialize("*", landing, warehouse, DAY2).success  # E6 arrives and joins C6's person
     day2 = dict(
         _q(
             warehouse,
-            f"SELECT source_id, customer_key FROM silver.customer_id_map WHERE _partition_date = '{DAY2}'",
+            f"SELECT source_id, customer_key FROM silver.customer_id_map WHERE {as_of(DAY2)}",
         )
     )
     assert day2 == {**day1, "E6": day1["C6"]}

@@ -19,10 +19,9 @@ FLAGGED_KIND = {
     ("customers", "invalid_email"): "email_valid",
     ("accounts", "invalid_email"): "email_valid",
 }
-# The silver table that holds one row per accepted record (snapshots: the day it was delivered).
+# The silver table that holds one row per accepted record (master data: its delivery ledger).
 LEDGER = {"orders": "silver.orders", "inventory_movements": "silver.inventory_movements",
-          "products": "silver.products WHERE _delivered_on = _partition_date",
-          "customers": "silver.customer_id_map WHERE _delivered_on = _partition_date",
+          "products": "silver.product_deliveries", "customers": "silver.customer_deliveries",
           "campaign_performance": "silver.campaign_performance"}  # fmt: skip
 
 
@@ -101,9 +100,8 @@ def test_every_partition_reconciles_and_keys_resolve(generated) -> None:
         warehouse,
         """
         SELECT a.source_id, b.source_id FROM silver.customer_id_map a JOIN silver.customer_id_map b
-          ON a._partition_date = b._partition_date AND a.customer_key = b.customer_key
-        WHERE a._partition_date = (SELECT max(_partition_date) FROM silver.customer_id_map)
-          AND a.source_system = 'crm' AND b.source_system = 'webshop'""",
+          ON a.customer_key = b.customer_key
+        WHERE a.is_current AND b.is_current AND a.source_system = 'crm' AND b.source_system = 'webshop'""",
     )
     assert set(merged) == pairs
 

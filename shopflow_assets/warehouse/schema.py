@@ -32,6 +32,8 @@ FILE_LINEAGE = {
     "_run_id": "run_id",
 }
 BRONZE_FILES = "bronze._files"
+# Silver master data kept as versions (valid_from / valid_to); older warehouses held per-day snapshots.
+MASTER_TABLES = ("products", "customers", "customer_id_map", "customer_duplicates")
 FILE_IDS = "bronze._file_ids"
 
 SHARED_DDL = f"""
@@ -71,6 +73,11 @@ CREATE TABLE IF NOT EXISTS meta.quality_results (
 CREATE TABLE IF NOT EXISTS meta.alerts (
     raised_at TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, run_id VARCHAR, job_name VARCHAR,
     partitions VARCHAR, asset_key VARCHAR, summary VARCHAR NOT NULL);
+-- days of silver tables whose stored master-data lookups no longer match the versions (late master
+-- data): the stale_partitions sensor rebuilds them, and a build of the day clears its row
+CREATE TABLE IF NOT EXISTS meta.stale_partitions (
+    table_name VARCHAR NOT NULL, partition_date DATE NOT NULL, rows_changed BIGINT NOT NULL,
+    detected_by VARCHAR NOT NULL, run_id VARCHAR NOT NULL, detected_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.quality_scores (
     run_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL, partition_date DATE NOT NULL,
     rows_checked BIGINT NOT NULL, rows_passing BIGINT NOT NULL, rows_rejected BIGINT NOT NULL,

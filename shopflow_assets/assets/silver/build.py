@@ -16,7 +16,9 @@ from types import ModuleType
 
 import duckdb
 
+from shopflow_assets.assets.silver.stale import clear_stale
 from shopflow_assets.assets.silver.tables import LOOKUP_COLUMNS, SilverTable
+from shopflow_assets.assets.silver.versions import require_versioned
 from shopflow_assets.quality.config import SEVERITY_ORDER, QualityConfig
 from shopflow_assets.quality.rules import RULE_NAMES
 from shopflow_assets.readers.base import ident, sql_str
@@ -24,7 +26,6 @@ from shopflow_assets.sources import SOURCES
 from shopflow_assets.warehouse.transaction import transaction
 
 LAYER = "silver"
-HISTORY_START = date(1970, 1, 1)
 SAMPLE_SIZE = 5
 
 # DuckDB has no initcap; names and cities are standardised to Title Case with this macro.
@@ -123,12 +124,11 @@ def _lookup_views(con: duckdb.DuckDBPyConnection, table: SilverTable) -> None:
 def _stage_candidates(con: duckdb.DuckDBPyConnection, table: SilverTable, start: date, end: date) -> None:
     con.execute(TITLE_CASE_MACRO)
     _lookup_views(con, table)
-    first = HISTORY_START if table.snapshot else start
     # Row ids from the temp table's own rowid: row_number() OVER () over the joined candidates
     # costs more than the whole query.
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _sv_cand AS "
-        f"SELECT *, NULL::BIGINT AS _row_id FROM ({table.candidates(first, end)})"
+        f"SELECT *, NULL::BIGINT AS _row_id FROM ({table.candidates(start, end)})"
     )
     con.execute("UPDATE _sv_cand SET _row_id = rowid")
     # Duplicate keys within a day: the latest record wins (latest file, then latest record). Only
@@ -320,6 +320,7 @@ def build_silver(
     publish: Publisher,
 ) -> SilverBuild:
     """Build silver for [start, end): stage, deduplicate, validate, route, then swap atomically."""
+    require_versioned(con)
     validation = _import_validation()
     _stage_candidates(con, table, start, end)
     con.execute(
@@ -348,6 +349,7 @@ def build_silver(
     )
     with transaction(con):
         publish(con, start, end, run_id, at)
+        clear_stale(con, table.name, start, end)
         con.execute(
             f"DELETE FROM quarantine.rejected_records WHERE source = ? AND layer = ? AND "
             f"{_window_sql('partition_date', start, end)}",

@@ -225,7 +225,9 @@ def _materialize(
     # Pandera and polars load in the run, on a thread while DuckDB stages (build_silver), not when
     # the code location is imported; nothing here may import quality.validate.
     from shopflow_assets.assets.silver.build import QualityRulesError, build_silver, publish_rows
-    from shopflow_assets.assets.silver.snapshots import publish_customers, publish_products
+    from shopflow_assets.assets.silver.customer_master import publish_customers
+    from shopflow_assets.assets.silver.products_history import publish_products
+    from shopflow_assets.assets.silver.versions import MasterDataShapeError
     from shopflow_assets.quality.errors import ContractError
 
     start, end = partition_window(context)
@@ -243,7 +245,7 @@ def _materialize(
         drain_spool(con, warehouse.database)
         try:
             build = build_silver(con, table, config, start, end, context.run.run_id, publish)
-        except (QualityRulesError, ContractError) as exc:  # a rules/contract mismatch: retrying cannot fix it
+        except (QualityRulesError, ContractError, MasterDataShapeError) as exc:  # retrying cannot fix these
             raise dg.Failure(
                 description=f"silver/{table.name} for {partition_label(start, end)}: {exc}",
                 allow_retries=False,
@@ -278,8 +280,8 @@ def build_silver_asset(table: SilverTable) -> dg.AssetsDefinition:
     deps = [dg.AssetKey(["bronze", b]) for b in table.bronze] + [_key(d) for d in table.silver_deps]
     outputs = CUSTOMER_OUTPUTS if table.name == "customers" else (table.name,)
     descriptions = {
-        "customer_id_map": "Every CRM and web-shop id, per day, mapped to its customer_key.",
-        "customer_duplicates": "Merged people: kept id, merged ids, match reason and source systems.",
+        "customer_id_map": "Every CRM and web-shop id mapped to its customer_key, as versions (valid_from/valid_to).",
+        "customer_duplicates": "Merged people: kept id, merged ids, match reason and source systems, as versions.",
     }
     specs = [
         dg.AssetSpec(

@@ -36,12 +36,11 @@ def reconcile(
     bronze = " UNION ALL ".join(
         f"SELECT _partition_date FROM bronze.{ident(b)} WHERE {window}" for b in table.bronze
     )
-    delivered = "AND _delivered_on = _partition_date" if table.snapshot else ""
     rows = con.execute(
         f"""WITH days AS (SELECT unnest(range(?::DATE, ?::DATE, INTERVAL 1 DAY))::DATE AS day),
         b AS (SELECT _partition_date AS day, count(*) AS n FROM ({bronze}) GROUP BY 1),
         s AS (SELECT _partition_date AS day, count(*) AS n FROM silver.{ident(table.ledger_table)}
-              WHERE {window} {delivered} GROUP BY 1),
+              WHERE {window} GROUP BY 1),
         q AS (SELECT partition_date AS day, count(*) AS n FROM quarantine.rejected_records
               WHERE source = ? AND layer = 'silver' AND partition_date >= ? AND partition_date < ? GROUP BY 1),
         d AS (SELECT partition_date AS day, count(*) AS n FROM meta.removed_duplicates

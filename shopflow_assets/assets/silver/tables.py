@@ -23,7 +23,7 @@ class SilverTable:
     key: str  # business key: deduplication and quarantine record_key
     candidates: CandidateSql  # SELECT of the candidates delivered in [from, end)
     description: str
-    snapshot: bool = False  # True: each partition is the state as of that day, built from all history
+    versioned: bool = False  # True: master data kept as versions (valid_from/valid_to) built from the ledger
     silver_deps: tuple[str, ...] = ()  # other silver assets the candidates look things up in
     extra_columns: tuple[str, ...] = ()  # non-contract columns the contract's checks read
     ledger: str | None = None  # silver table with one row per accepted record (default: the table)
@@ -31,6 +31,12 @@ class SilverTable:
     @property
     def ledger_table(self) -> str:
         return self.ledger or self.name
+
+    @property
+    def snapshot(self) -> bool:
+        """No silver table is a per-day snapshot any more (master data is versioned history); kept
+        False for readers that still ask."""
+        return False
 
 
 def _window(alias: str, start: date, end: date) -> str:
@@ -54,14 +60,30 @@ LINEAGE = "_partition_date, _source_file, _record_number"
 # Before the first build of a lookup table the view is empty, so orders that arrive before any
 # catalog or customer file are kept and flagged as unknown instead of failing the run.
 LOOKUP_COLUMNS: dict[str, dict[str, str]] = {
-    "customer_id_map": {"source_id": "VARCHAR", "customer_key": "VARCHAR", "_partition_date": "DATE"},
-    "products": {"product_id": "VARCHAR", "_partition_date": "DATE"},
+    "customer_id_map": {
+        "source_id": "VARCHAR",
+        "customer_key": "VARCHAR",
+        "valid_from": "DATE",
+        "valid_to": "DATE",
+    },
+    "products": {"product_id": "VARCHAR", "valid_from": "DATE", "valid_to": "DATE"},
 }
 
 
+def lookup_time(alias: str, column: str) -> str:
+    """The moment a record resolves master data at: its own timestamp, or its day when that is missing."""
+    return f"coalesce({alias}.{column}, {alias}._partition_date::TIMESTAMP)"
+
+
+def valid_at(alias: str, moment: str) -> str:
+    """The version valid at `moment`: versions are half-open [valid_from, valid_to) in whole UTC days."""
+    return f"{alias}.valid_from <= {moment} AND ({alias}.valid_to IS NULL OR {moment} < {alias}.valid_to)"
+
+
 def orders_candidates(start: date, end: date) -> str:
-    # Known products and customers are looked up in the same day's silver snapshots, so a
-    # re-run of a day gives the same answer whatever ran since.
+    # Customers and products resolve against the master-data versions valid at the order's own
+    # timestamp, whether or not a catalog or CRM file arrived that day.
+    at = lookup_time("o", "order_timestamp")
     return f"""
     SELECT {_text("o.order_id")} AS order_id, {_text("o.customer_id")} AS customer_id, m.customer_key,
            {_text("o.product_id")} AS product_id, {_text("o.store_id")} AS store_id,
@@ -72,22 +94,20 @@ def orders_candidates(start: date, end: date) -> str:
            p.product_id IS NOT NULL AS _chk_product_known,
            o._partition_date, o._source_file, o._record_number
     FROM bronze.orders o
-    LEFT JOIN lookup_customer_id_map m
-           ON m.source_id = {_text("o.customer_id")} AND m._partition_date = o._partition_date
-    LEFT JOIN (SELECT DISTINCT product_id, _partition_date FROM lookup_products p WHERE {_window("p", start, end)}) p
-           ON p.product_id = {_text("o.product_id")} AND p._partition_date = o._partition_date
+    LEFT JOIN lookup_customer_id_map m ON m.source_id = {_text("o.customer_id")} AND {valid_at("m", at)}
+    LEFT JOIN lookup_products p ON p.product_id = {_text("o.product_id")} AND {valid_at("p", at)}
     WHERE {_window("o", start, end)}"""
 
 
 def inventory_candidates(start: date, end: date) -> str:
+    at = lookup_time("i", "update_timestamp")
     return f"""
     SELECT {_text("i.update_id")} AS update_id, {_text("i.store_id")} AS store_id,
            {_text("i.product_id")} AS product_id, i.quantity_change, {_lower("i.update_type")} AS update_type,
            i.update_timestamp, p.product_id IS NOT NULL AS _chk_product_known,
            i._partition_date, i._source_file, i._record_number
     FROM bronze.inventory i
-    LEFT JOIN (SELECT DISTINCT product_id, _partition_date FROM lookup_products p WHERE {_window("p", start, end)}) p
-           ON p.product_id = {_text("i.product_id")} AND p._partition_date = i._partition_date
+    LEFT JOIN lookup_products p ON p.product_id = {_text("i.product_id")} AND {valid_at("p", at)}
     WHERE {_window("i", start, end)}"""
 
 
@@ -139,18 +159,21 @@ SILVER_TABLES: dict[str, SilverTable] = {
             bronze=("products",),
             key="product_id",
             candidates=products_candidates,
-            snapshot=True,
-            description="The product catalog as of each day (latest valid version of every product), with margin.",
+            versioned=True,
+            ledger="product_deliveries",
+            description="The product catalog as versioned history: one row per product per change "
+            "(valid_from/valid_to), with margin.",
         ),
         SilverTable(
             name="customers",
             bronze=("customers", "accounts"),
             key="source_id",
             candidates=customers_candidates,
-            snapshot=True,
-            ledger="customer_id_map",
+            versioned=True,
+            ledger="customer_deliveries",
             extra_columns=("_partition_date",),
-            description="The customer master as of each day: CRM and web-shop records matched into one person.",
+            description="The customer master as versioned history: CRM and web-shop records matched into "
+            "one person, one row per person per change (valid_from/valid_to).",
         ),
         SilverTable(
             name="orders",
@@ -191,15 +214,18 @@ LINEAGE_DESCRIPTIONS: dict[str, str] = {
     "_flags": "Ids of the non-rejecting rules this record failed (empty: clean).",
     "_run_id": "Dagster run that wrote the row.",
     "_processed_at": "When the row was written to silver (UTC).",
-    "_delivered_on": "Day the record version was delivered; a snapshot carries it forward until replaced.",
+    "_delivered_on": "Day the record (of the version's source id) was delivered.",
+    "valid_from": "First day (00:00 UTC) the version is valid: the delivery day that opened it.",
+    "valid_to": "Day (00:00 UTC) the version stopped being valid (exclusive); null while current.",
+    "is_current": "Whether the version is valid now (valid_to is null).",
 }
 
 COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "orders": {
         "order_id": "Order id from the source system (business key).",
         "customer_id": "Customer id as delivered (CRM or web-shop id).",
-        "customer_key": "Matched person in silver.customers; null when the id is unknown that day.",
-        "product_id": "Product id; flagged when not in that day's catalog.",
+        "customer_key": "Matched person in silver.customers; null when the id is unknown at the order's timestamp.",
+        "product_id": "Product id; flagged when no catalog version is valid at the order's timestamp.",
         "store_id": "Store (or web shop) that took the order.",
         "sales_channel": "Lower-cased sales channel (store, web, ...).",
         "payment_method": "Lower-cased payment method.",
@@ -214,7 +240,7 @@ COLUMN_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "inventory_movements": {
         "update_id": "Stock movement id (business key).",
         "store_id": "Store whose stock changed.",
-        "product_id": "Product whose stock changed; flagged when not in that day's catalog.",
+        "product_id": "Product whose stock changed; flagged when no catalog version is valid at its timestamp.",
         "quantity_change": "Signed change in units; the sign must match update_type.",
         "update_type": "Lower-cased movement type (sale, restock, return, damage, ...).",
         "update_timestamp": "When the movement happened.",
