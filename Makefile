@@ -34,7 +34,7 @@ pool: instance  # the old name of `instance`
 demo: pool
 	rm -rf data/landing
 	$(BIN)/shopflow generate --start $(DEMO_START) --days $(DEMO_DAYS) --orders-per-day $(DEMO_ORDERS) --out data/landing
-	$(BIN)/dagster asset materialize -m shopflow_assets.definitions --select '*' \
+	PYTHONWARNINGS=ignore::FutureWarning:click.core $(BIN)/dagster asset materialize -m shopflow_assets.definitions --select '*' \
 		--partition-range $(DEMO_START)...$(DEMO_END) > .dagster_home/demo-run.log 2>&1 \
 		|| (tail -n 40 .dagster_home/demo-run.log; exit 1)
 	$(BIN)/shopflow summary

@@ -88,7 +88,7 @@ def test_every_asset_has_an_owner_and_described_columns_and_the_schedule_a_descr
         columns = graph.get(dg.AssetKey(["bronze", name])).metadata["dagster/column_schema"].columns
         assert [c.name for c in columns if not c.description] == [], name
     for name, contract in CONTRACTS.items():  # silver: the contracts carry the same descriptions
-        fields = contract.to_schema().columns
+        fields = contract.columns
         assert {c: f.description for c, f in fields.items()} == {
             c: COLUMN_DESCRIPTIONS[name][c] for c in fields
         }

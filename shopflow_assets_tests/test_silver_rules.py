@@ -37,6 +37,9 @@ def write_masters(landing: Path, day: str = DAY) -> None:
         {"product_id": "P1", "name": "Tee", "category": "Food", "cost_price": 5, "retail_price": 10},
         {"product_id": "P2", "name": "Mug", "category": "Home", "cost_price": 12, "retail_price": 10},
         {"product_id": None, "name": "Ghost", "category": "Home", "cost_price": 1, "retail_price": 2},
+        # enough good products that the one null id (1 of 11) stays below the critical threshold
+        *({"product_id": f"P{i}", "name": "Pen", "category": "Office", "cost_price": 1, "retail_price": 2}
+          for i in range(3, 11)),
     ]})  # fmt: skip
     (landing / "customers").mkdir(parents=True, exist_ok=True)
     pq.write_table(
@@ -167,9 +170,8 @@ def test_quality_results_and_scores_count_every_failure(crafted) -> None:
         (16, 2, 6, 8, 1, round(2 / 16, 4))
     ]  # fmt: skip
     # products: the null id is rejected, retail below cost is flagged
-    assert _q(warehouse, "SELECT product_id, _flags FROM silver.products ORDER BY 1") == [
-        ("P1", []), ("P2", ["retail_not_below_cost"])
-    ]  # fmt: skip
+    assert _q(warehouse, "SELECT product_id, _flags FROM silver.products WHERE product_id IN ('P1', 'P2') "
+                         "ORDER BY 1") == [("P1", []), ("P2", ["retail_not_below_cost"])]  # fmt: skip
     # customers: invalid email and unknown tier flagged; values standardised
     assert _q(warehouse, "SELECT source_id, email, phone, country, first_name, last_name, _flags "
                          "FROM silver.customers ORDER BY 1") == [
@@ -178,9 +180,9 @@ def test_quality_results_and_scores_count_every_failure(crafted) -> None:
     ]  # fmt: skip
 
 
-def _rules_with(tmp_path: Path, table: str, rule: str, action: str) -> Path:
+def _rules_with(tmp_path: Path, table: str, rule: str, action: str, **setting: object) -> Path:
     config = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
-    config["tables"][table][rule]["action"] = action
+    config["tables"][table][rule] |= {"action": action, **setting}
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -201,9 +203,12 @@ def test_yaml_turns_a_reject_rule_into_a_flag_without_code_changes(crafted, tmp_
     ) == [(0,)]
 
 
-def test_a_critical_failure_kept_in_silver_blocks_downstream_assets(crafted, tmp_path: Path) -> None:
+def test_a_critical_rule_above_its_own_yaml_threshold_blocks_downstream_assets(
+    crafted, tmp_path: Path
+) -> None:
+    """1 of 11 products lacks an id: within the critical threshold, unless the rule sets its own."""
     landing, warehouse = crafted
-    rules = _rules_with(tmp_path, "products", "product_id_not_null", "flag")
+    rules = _rules_with(tmp_path, "products", "product_id_not_null", "flag", threshold=0.0)
     result = materialize("*", landing, warehouse, DAY, rules=rules, raise_on_error=False)
     assert not result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}

@@ -19,6 +19,9 @@ class RuleSetting(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     severity: Severity
     action: Action
+    threshold: float | None = Field(
+        default=None, ge=0, le=1, description="overrides the severity's threshold"
+    )
 
 
 class QualityConfig(BaseModel):
@@ -41,7 +44,8 @@ class QualityConfig(BaseModel):
             raise KeyError(f"rules.yaml has no rules for table {table!r}") from None
 
     def threshold(self, rule: RuleSetting) -> float:
-        return self.thresholds[rule.severity]
+        """The failing share above which the rule is breached (for a critical rule: blocks downstream)."""
+        return rule.threshold if rule.threshold is not None else self.thresholds[rule.severity]
 
 
 class QualityConfigError(ValueError):

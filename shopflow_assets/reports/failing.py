@@ -14,30 +14,8 @@ from datetime import date, timedelta
 import duckdb
 
 from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable
-from shopflow_assets.readers.base import ident, sql_str
-
-# Table-level (dataframe) checks read several columns; column checks are found in the contract.
-FRAME_RULE_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
-    "orders": {
-        "total_matches": ("quantity", "unit_price", "discount_percent", "total"),
-        "unknown_customer": ("customer_id",),
-        "unknown_product": ("product_id",),
-    },
-    "inventory_movements": {
-        "sign_matches_type": ("update_type", "quantity_change"),
-        "unknown_product": ("product_id",),
-    },
-    "products": {
-        "prices_valid": ("cost_price", "retail_price"),
-        "retail_not_below_cost": ("cost_price", "retail_price"),
-    },
-    "campaign_performance": {
-        "metrics_non_negative": ("impressions", "clicks", "conversions", "spend", "revenue"),
-        "clicks_within_impressions": ("clicks", "impressions"),
-        "conversions_within_clicks": ("conversions", "clicks"),
-        "dates_ordered": ("start_date", "end_date"),
-    },
-}
+from shopflow_assets.quality.rules import detail_sql
+from shopflow_assets.readers.base import ident
 
 
 @dataclass(frozen=True)
@@ -51,30 +29,12 @@ class FailingRecord:
 
 
 def rule_columns(table: str) -> dict[str, tuple[str, ...]]:
-    """Which candidate columns each rule of the table reads, to show the value that failed."""
+    """The columns whose values explain each rule's failures, as the table's contract declares them."""
     # Pandera loads only when a day has flagged records to explain.
     from shopflow_assets.quality.contracts import CONTRACTS
+    from shopflow_assets.quality.validate import rule_columns as declared
 
-    columns: dict[str, tuple[str, ...]] = {}
-    contract = CONTRACTS.get(table)
-    if contract is not None:
-        for name, column in contract.to_schema().columns.items():
-            for check in column.checks:
-                columns[check.name] = (name,)
-    return {**columns, **FRAME_RULE_COLUMNS.get(table, {})}
-
-
-def _value_expr(rules: dict[str, tuple[str, ...]], sources: dict[str, str]) -> str:
-    """CASE over the flagged rule: 'column = value' for each column it reads, from the alias in
-    `sources` (column -> f for the ledger row, cand for the candidate record)."""
-    whens = []
-    for rule, cols in sorted(rules.items()):
-        parts = [
-            f"'{c} = ' || coalesce({sources[c]}.{ident(c)}::VARCHAR, 'null')" for c in cols if c in sources
-        ]
-        if parts:
-            whens.append(f"WHEN {sql_str(rule)} THEN concat_ws(', ', {', '.join(parts)})")
-    return f"CASE f._qr_rule {' '.join(whens)} END" if whens else "NULL::VARCHAR"
+    return declared(table) if table in CONTRACTS else {}
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
@@ -129,7 +89,7 @@ def _insert_flagged(con: duckdb.DuckDBPyConnection, table: SilverTable, day: dat
         join = f"LEFT JOIN ({sql}) cand USING (_source_file, _record_number)"
     con.execute(
         f"""INSERT INTO _qr_failing
-        SELECT ?, 'flagged', f.{ident(table.key)}::VARCHAR, f._qr_rule, {_value_expr(rules, sources)},
+        SELECT ?, 'flagged', f.{ident(table.key)}::VARCHAR, f._qr_rule, {detail_sql("f._qr_rule", rules, sources)},
                f._source_file, f._record_number
         FROM _qr_flagged f {join}""",
         [table.name],

@@ -111,8 +111,9 @@ class Alert:
 
 @dataclass(frozen=True)
 class Quarantined:
-    """Records a critical rule rejected: information, not an alert. They never reach silver, so the
-    blocking `critical_rules` check passes; CRITICAL is kept for what makes that check fail."""
+    """Records a critical rule rejected while the rule stayed within its threshold: information, not
+    an alert, since the blocking `critical_rules` check passes. Above the threshold the same rule is a
+    CRITICAL alert, exactly when that check fails for the partition."""
 
     table: str
     rule: str
@@ -215,19 +216,20 @@ def _rules(con: duckdb.DuckDBPyConnection) -> list[RuleResult]:
     return [RuleResult(*r) for r in rows]
 
 
-# A critical rule whose records are rejected breaches a threshold of 0 with every failure, yet its
-# records never reach silver: the same meaning as the blocking check, which they do not fail.
-_CRITICAL_REJECTS = "severity = 'critical' AND action = 'reject'"
+# One meaning with the blocking `critical_rules` check: a critical rule is an alert when it breached
+# its threshold (the check failed for the day); its rejected records below that are information.
+_QUARANTINED_BY_CRITICAL = "severity = 'critical' AND action = 'reject' AND NOT breached AND failed > 0"
 
 
 def _alerts(con: duckdb.DuckDBPyConnection, day: date) -> list[Alert]:
     """Breached rules (reconciliation included) and tables below their minimum score, most severe
-    first; critical rules that only quarantined records are information (_quarantined), not alerts."""
+    first; critical rules within their threshold that quarantined records are information
+    (_quarantined), not alerts."""
     rows = con.execute(
         f"""SELECT * FROM (
             SELECT severity, table_name, rule_id, 'rule' AS kind, threshold, failure_rate AS actual,
                    failed, rows_checked, rule_name
-            FROM _qr_results WHERE breached AND NOT ({_CRITICAL_REJECTS})
+            FROM _qr_results WHERE breached
             UNION ALL
             SELECT ?, table_name, ?, 'quality_score', min_quality_score, quality_score,
                    rows_checked - rows_passing, rows_checked, NULL
@@ -253,7 +255,7 @@ def _alerts(con: duckdb.DuckDBPyConnection, day: date) -> list[Alert]:
 
 def _quarantined(con: duckdb.DuckDBPyConnection) -> list[Quarantined]:
     rows = con.execute(
-        f"""SELECT table_name, rule_id, failed FROM _qr_results WHERE {_CRITICAL_REJECTS} AND failed > 0
+        f"""SELECT table_name, rule_id, failed FROM _qr_results WHERE {_QUARANTINED_BY_CRITICAL}
         ORDER BY {_by_table()}, rule_id"""
     ).fetchall()
     return [Quarantined(*r) for r in rows]

@@ -1,7 +1,7 @@
 """The silver build: candidates -> deduplicated -> validated by the Pandera contract -> routed.
 
-Everything heavy is SQL in DuckDB; only one partition's contract columns at a time go to polars
-for Pandera, and only the (row, rule) failures come back. The window's silver rows, quarantine
+Everything heavy is SQL in DuckDB; the contract's columns stream to polars for Pandera in batches
+(quality/validate.py), and only the (row, rule) failures come back. The window's silver rows, quarantine
 rows, removed duplicates and quality results are swapped in one transaction.
 """
 
@@ -20,7 +20,7 @@ from shopflow_assets.assets.silver.stale import clear_stale
 from shopflow_assets.assets.silver.tables import LOOKUP_COLUMNS, SilverTable
 from shopflow_assets.assets.silver.versions import require_versioned
 from shopflow_assets.quality.config import SEVERITY_ORDER, QualityConfig
-from shopflow_assets.quality.rules import RULE_NAMES
+from shopflow_assets.quality.rules import FIRST_DELIVERED, detail_sql
 from shopflow_assets.readers.base import ident, sql_str
 from shopflow_assets.sources import SOURCES
 from shopflow_assets.warehouse.transaction import transaction
@@ -60,8 +60,9 @@ class RuleOutcome:
 
     @property
     def blocking(self) -> bool:
-        """A critical breach by records that stay in silver, where downstream assets would read them."""
-        return self.severity == "critical" and self.action == "flag" and self.failed > 0
+        """A critical rule above its threshold: a systematically broken delivery stops downstream
+        assets, whether its records were rejected or kept; below it, rejects are quarantined as usual."""
+        return self.severity == "critical" and self.breached
 
 
 @dataclass
@@ -159,16 +160,40 @@ def _import_validation() -> Future[ModuleType]:
     return future
 
 
+def _stage_first_deliveries(
+    con: duckdb.DuckDBPyConnection, table: SilverTable, rules: dict[str, object]
+) -> None:
+    """Where the contract has a cross-day `<key>_unique` rule: each candidate's earliest earlier day
+    on which its key was delivered (is in bronze). Read from the deliveries, not from silver, so the
+    answer does not depend on the order in which days are built: the earliest delivery wins."""
+    if FIRST_DELIVERED not in {c for r in rules.values() for c in r.columns}:
+        return
+    key, column = ident(table.key), ident(FIRST_DELIVERED)
+    delivered = " UNION ALL ".join(
+        f"SELECT NULLIF(trim({key}), '') AS k, _partition_date FROM bronze.{ident(b)}" for b in table.bronze
+    )
+    con.execute(f"ALTER TABLE _sv_cand ADD COLUMN {column} DATE")
+    con.execute(
+        f"""UPDATE _sv_cand c SET {column} = d.first_day
+        FROM (SELECT k, min(_partition_date) AS first_day FROM ({delivered})
+              WHERE _partition_date < (SELECT max(_partition_date) FROM _sv_cand)
+                AND k IN (SELECT {key} FROM _sv_cand) GROUP BY k) d
+        WHERE c.{key} = d.k AND d.first_day < c._partition_date"""
+    )
+
+
 def _route(
     con: duckdb.DuckDBPyConnection, table: SilverTable, config: QualityConfig, validation: ModuleType
 ) -> None:
-    """Per record: rejected (any reject rule failed) or kept with the ids of its flag rules."""
+    """Per record: rejected (any reject rule failed, with a reason naming each rule and the values
+    that explain it) or kept with the ids of its flag rules."""
     settings = config.rules(table.name)
     unknown = validation.undeclared_rules(table.name, set(settings))
     if unknown:
         raise QualityRulesError(
             f"rules.yaml and the {table.name} contract disagree on rules: {', '.join(sorted(unknown))}"
         )
+    rules = validation.contract_rules(table.name)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _sv_rules (rule_id VARCHAR, rule_name VARCHAR, severity VARCHAR, "
         "severity_rank INTEGER, action VARCHAR, threshold DOUBLE)"
@@ -178,7 +203,7 @@ def _route(
         [
             [
                 rule_id,
-                RULE_NAMES[rule_id],
+                rules[rule_id].name,
                 s.severity,
                 SEVERITY_ORDER[s.severity],
                 s.action,
@@ -187,17 +212,17 @@ def _route(
             for rule_id, s in sorted(settings.items())
         ],
     )
+    detail = detail_sql("f.rule_id", {r: rules[r].columns for r in settings}, _candidate_columns(con))
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _sv_verdict AS
+        f"""CREATE OR REPLACE TEMP TABLE _sv_verdict AS
         SELECT f._row_id,
                bool_or(r.action = 'reject') AS rejected,
                list(f.rule_id ORDER BY f.rule_id) FILTER (WHERE r.action = 'flag') AS flags,
                (list(f.rule_id ORDER BY r.severity_rank, f.rule_id) FILTER (WHERE r.action = 'reject'))[1]
                    AS reject_rule,
-               string_agg(r.rule_id || ': ' || r.rule_name
-                          || coalesce(' (' || f.column_name || ' = ' || coalesce(f.value, 'null') || ')', ''),
+               string_agg(r.rule_id || ': ' || r.rule_name || coalesce(' (' || {detail} || ')', ''),
                           '; ' ORDER BY r.severity_rank, f.rule_id) FILTER (WHERE r.action = 'reject') AS reason
-        FROM _sv_fail f JOIN _sv_rules r USING (rule_id)
+        FROM _sv_fail f JOIN _sv_rules r USING (rule_id) JOIN _sv_cand c USING (_row_id)
         GROUP BY f._row_id"""
     )
     con.execute(
@@ -208,8 +233,18 @@ def _route(
     )
 
 
+def _candidate_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each candidate column, read from the alias `c`."""
+    return {name: "c" for (name,) in con.execute("SELECT column_name FROM (DESCRIBE _sv_cand)").fetchall()}
+
+
 def _outcomes(
-    con: duckdb.DuckDBPyConnection, table: SilverTable, config: QualityConfig, start: date, end: date
+    con: duckdb.DuckDBPyConnection,
+    table: SilverTable,
+    config: QualityConfig,
+    start: date,
+    end: date,
+    validation: ModuleType,
 ) -> tuple[list[DayScore], list[RuleOutcome]]:
     in_window = _window_sql("_partition_date", start, end)
     scores = [
@@ -241,27 +276,23 @@ def _outcomes(
     }
     samples: dict[tuple[date, str], list[dict]] = {}
     key = ident(table.key)
-    for day, rule, record_key, column, value, source_file, record_number in con.execute(
-        f"""SELECT c._partition_date, f.rule_id, c.{key}, f.column_name, f.value, c._source_file, c._record_number
+    rules = validation.contract_rules(table.name)
+    detail = detail_sql("f.rule_id", {r.rule_id: r.columns for r in rules.values()}, _candidate_columns(con))
+    for day, rule, record_key, value, source_file, record_number in con.execute(
+        f"""SELECT c._partition_date, f.rule_id, c.{key}, {detail}, c._source_file, c._record_number
         FROM _sv_fail f JOIN _sv_cand c USING (_row_id)
         WHERE {in_window.replace("_partition_date", "c._partition_date")}
         QUALIFY row_number() OVER (PARTITION BY c._partition_date, f.rule_id ORDER BY c._row_id) <= {SAMPLE_SIZE}
         ORDER BY ALL"""
     ).fetchall():
         samples.setdefault((day, rule), []).append(
-            {
-                "key": record_key,
-                "column": column,
-                "value": value,
-                "file": source_file,
-                "record": record_number,
-            }
+            {"key": record_key, "values": value, "file": source_file, "record": record_number}
         )
     rules = [
         RuleOutcome(
             day=day,
             rule_id=rule_id,
-            name=RULE_NAMES[rule_id],
+            name=rules[rule_id].name,
             severity=s.severity,
             action=s.action,
             rows_checked=checked[day],
@@ -323,12 +354,11 @@ def build_silver(
     require_versioned(con)
     validation = _import_validation()
     _stage_candidates(con, table, start, end)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _sv_fail (_row_id BIGINT, rule_id VARCHAR, column_name VARCHAR, value VARCHAR)"
-    )
+    con.execute("CREATE OR REPLACE TEMP TABLE _sv_fail (_row_id BIGINT, rule_id VARCHAR)")
+    _stage_first_deliveries(con, table, validation.result().contract_rules(table.name))
     validation.result().validate_candidates(con, "_sv_cand", "_sv_fail", table.name, table.extra_columns)
     _route(con, table, config, validation.result())
-    scores, rules = _outcomes(con, table, config, start, end)
+    scores, rules = _outcomes(con, table, config, start, end, validation.result())
     at = _now()
     in_window = _window_sql("c._partition_date", start, end)
     # The original record: the delivered fields of its bronze row, without the run's lineage.

@@ -43,7 +43,7 @@ def _check_specs(table: SilverTable) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
             CHECK_CRITICAL, asset=key, blocking=True,
-            description="No critical rule fails in published silver rows (rejected records are quarantined).",
+            description="No critical rule fails for more than its threshold (rules.yaml) of a partition's records.",
         ),
         dg.AssetCheckSpec(
             CHECK_QUALITY, asset=key,
@@ -68,23 +68,30 @@ def _samples(rules: Sequence["RuleOutcome"]) -> dg.MetadataValue:
 
 
 def _critical_check(table: SilverTable, rules: Sequence["RuleOutcome"]) -> dg.AssetCheckResult:
+    """Fails when a critical rule's failure rate in a partition is above its threshold: a
+    systematically broken delivery. Below it, records a critical rule rejected are quarantined."""
     critical = [r for r in rules if r.severity == "critical"]
-    kept = [r for r in critical if r.blocking]
-    if kept:
-        description = "critical failures kept in silver: " + ", ".join(
-            f"{r.day} {r.rule_id} ({r.failed})" for r in kept
+    breached = [r for r in critical if r.blocking]
+    rejected = sum(r.failed for r in critical if r.action == "reject")
+    if breached:
+        description = "critical rules above their threshold: " + ", ".join(
+            f"{r.day} {r.rule_id} ({r.failed} of {r.rows_checked}, {r.failure_rate:.2%} > {r.threshold:.2%})"
+            for r in breached
         )
     else:
-        description = "no critical failures reach silver"
+        description = (
+            f"no critical rule above its threshold; {rejected} record(s) quarantined by critical rules"
+        )
     return dg.AssetCheckResult(
         asset_key=_key(table.name),
         check_name=CHECK_CRITICAL,
-        passed=not kept,
+        passed=not breached,
         severity=dg.AssetCheckSeverity.ERROR,
         description=description,
         metadata={
-            "critical_failures_rejected": sum(r.failed for r in critical if r.action == "reject"),
-            "critical_failures_kept": sum(r.failed for r in kept),
+            "critical_failures_rejected": rejected,
+            "critical_failures_kept": sum(r.failed for r in critical if r.action == "flag"),
+            "critical_rules_breached": len(breached),
             "samples": _samples(critical),
         },
     )
