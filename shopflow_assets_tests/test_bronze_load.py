@@ -438,3 +438,37 @@ def test_mixed_line_endings_load_every_record(landing: Path, load, query) -> Non
     assert query("SELECT record_number, record_key, rule, reason FROM quarantine.rejected_records") == [
         (3, "X3", "type_cast", "quantity: 'x' is not a valid INTEGER")
     ]
+
+
+def test_a_warehouse_from_before_undated_rejects_gets_nullable_partitions(
+    landing: Path, warehouse: Path, load, query
+) -> None:
+    """rejected_files and ingestion_log had partition_date NOT NULL; a refused name that claims no
+    day has none, so the first writer relaxes both columns, keeping their rows."""
+    with connect(warehouse) as con:
+        con.execute(
+            """CREATE SCHEMA quarantine; CREATE SCHEMA meta;
+            CREATE TABLE quarantine.rejected_files (
+                source VARCHAR NOT NULL, layer VARCHAR NOT NULL, partition_date DATE NOT NULL,
+                source_file VARCHAR NOT NULL, file_sha256 VARCHAR, bytes BIGINT, reason VARCHAR NOT NULL,
+                run_id VARCHAR NOT NULL, rejected_at TIMESTAMP NOT NULL);
+            CREATE TABLE meta.ingestion_log (
+                run_id VARCHAR NOT NULL, source VARCHAR NOT NULL, partition_date DATE NOT NULL,
+                path VARCHAR NOT NULL, sha256 VARCHAR, bytes BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
+                status VARCHAR NOT NULL, reason VARCHAR, started_at TIMESTAMP NOT NULL,
+                finished_at TIMESTAMP NOT NULL)"""
+        )
+        con.execute(
+            "INSERT INTO quarantine.rejected_files VALUES "
+            "('orders', 'bronze', '2023-12-01', 'orders/old.csv', '', 0, 'old', 'r0', now())"
+        )
+    (landing / "orders").mkdir()
+    (landing / "orders" / "orders_latest.csv").write_text("x")
+    load("orders", "2024-01-05")
+    assert query("SELECT partition_date::VARCHAR, source_file FROM quarantine.rejected_files ORDER BY 2") == [
+        ("2023-12-01", "orders/old.csv"),
+        (None, "orders/orders_latest.csv"),
+    ]
+    assert query("SELECT partition_date, path, status FROM meta.ingestion_log") == [
+        (None, "orders/orders_latest.csv", "rejected")
+    ]
