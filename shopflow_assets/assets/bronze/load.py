@@ -1,14 +1,18 @@
 """Loading one source's files for a window of days into bronze: stage, then publish atomically.
 
-Each file is prepared first (header, delimiter and contract checks; JSON and Parquet are typed
-into temp tables), while a worker thread hashes it and checks its UTF-8. Then:
+The landing folder is scanned first: files whose name breaks the contract, or that resolve outside
+the landing root, are never opened but recorded as rejected (landing.py). Each other file is
+prepared (header, delimiter and contract checks; JSON and Parquet are typed into temp tables),
+while a worker thread hashes it, checks its UTF-8 and counts its lines. Then:
 
 1. Stage, one transaction per file: its rows are appended to the rows table under a new file id.
    CSV streams straight from read_csv, the way DuckDB's own CREATE TABLE AS does, as UTF-8; if
    the probe finds the file is not UTF-8, it is staged again as Latin-1 under another id, and if
-   its loaded and rejected records do not add up to its lines, again in one thread (see
-   _records_read). Readers do not see staged rows: the bronze.<source> view shows only files
-   registered in bronze._files. A file that fails here is rejected; the others still load.
+   its loaded and rejected records do not add up to the records it delivers, again in one thread,
+   then carefully (see _stage_csv). Whatever reading is kept, loaded + quarantined must equal the
+   records delivered, or the whole file is rejected with the counts (_check_accounting). Readers
+   do not see staged rows: the bronze.<source> view shows only files registered in bronze._files.
+   A file that fails here is rejected; the others still load.
 2. Publish, one transaction: record numbers are set, the window's old rows (and every other
    unregistered row in it) are deleted, and its file registrations and quarantine entries are
    swapped for the new ones. Before committing, the window must hold exactly the staged rows.
