@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -45,7 +46,7 @@ def parse_name(path: Path, spec: SourceSpec) -> LandingFile | str:
     what is wrong, what the contract expects)."""
     name = printable(path.name)
     expected = f"expected {spec.name}_<YYYY-MM-DD>[_<suffix>]{'|'.join(spec.extensions)}"
-    m = _NAME.match(path.name)
+    m = _NAME.match(unicodedata.normalize("NFC", path.name))  # "ö" may arrive as "o" + a combining mark
     if not m:
         return f"{name}: name does not match {CONTRACT} ({expected})"
     if m["source"] != spec.name:

@@ -58,10 +58,14 @@ def test_scan_ignores_in_progress_and_reports_bad_names(landing: Path) -> None:
     assert len(skipped) == 1 and skipped[0].startswith("notes.txt")
 
 
-def test_unicode_in_an_otherwise_valid_name_is_allowed() -> None:
-    parsed = parse_name(Path("orders_2024-01-15_Köln-Süd.csv"), SOURCES["orders"])
+@pytest.mark.parametrize("form", ["NFC", "NFD"])
+def test_unicode_in_an_otherwise_valid_name_is_allowed(form: str) -> None:
+    import unicodedata
+
+    name = unicodedata.normalize(form, "orders_2024-01-15_Köln-Süd.csv")
+    parsed = parse_name(Path(name), SOURCES["orders"])
     assert parsed == LandingFile(
-        path=Path("orders_2024-01-15_Köln-Süd.csv"),
+        path=Path(name),
         source="orders",
         partition=date(2024, 1, 15),
         suffix="Köln-Süd",
