@@ -11,6 +11,7 @@ from shopflow_assets.run_worker import shopflow_executor
 from shopflow_assets.schedules import daily_refresh_job, daily_refresh_schedule
 from shopflow_assets.sensors import alert_on_run_failure, file_jobs, file_sensors
 from shopflow_assets.sensors.reaper import reap_dead_runs
+from shopflow_assets.sensors.stale import stale_partitions_sensor
 
 # Dagster's CLI resolves `--select '*'` and `--select 'group:...'` through its own beta parameter
 # (AssetSelection.all/groups(include_sources=...)) and printed a BetaWarning on every such run. Filtered
@@ -24,7 +25,7 @@ defs = dg.Definitions(
     asset_checks=silver_checks,
     jobs=[daily_refresh_job, *file_jobs],
     schedules=[daily_refresh_schedule],
-    sensors=[*file_sensors, alert_on_run_failure, reap_dead_runs],
+    sensors=[*file_sensors, alert_on_run_failure, reap_dead_runs, stale_partitions_sensor],
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),

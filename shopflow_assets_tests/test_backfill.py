@@ -18,7 +18,7 @@ RUN_COLUMNS = {"_run_id", "_ingested_at", "_processed_at", "run_id", "rejected_a
 COMPARED = ["bronze", "silver", "quarantine"]
 
 
-def _tables(warehouse: Path) -> dict[str, list[tuple]]:
+def tables(warehouse: Path) -> dict[str, list[tuple]]:
     with connect(warehouse, read_only=True) as con:
         tables = con.execute(
             # bronze through its views: the stored rows differ in internal file ids
@@ -51,7 +51,7 @@ def test_range_backfill_equals_day_by_day(landing: Path, tmp_path: Path) -> None
     for i in range(DAYS):
         day = (START + timedelta(days=i)).isoformat()
         assert materialize("*", landing, daily, day).success
-    a, b = _tables(ranged), _tables(daily)
+    a, b = tables(ranged), tables(daily)
     assert set(a) == set(b) and len(a) >= 15
     for name in a:
         assert a[name] == b[name], name

@@ -1,0 +1,87 @@
+"""Rebuild the days that late master data changed (meta.stale_partitions).
+
+A products or customer-master build records the already-built days of silver/orders and
+silver/inventory_movements whose stored lookups no longer match the versions (an unknown product that
+is now known, a customer id that now has a key). This sensor requests one run per such day of exactly
+the stale tables (and what reads them); the run's build clears the day. It reads the warehouse
+read-only and skips the tick while a run holds the write lock.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from shopflow_assets.resources import WarehouseLockedError, WarehouseResource
+from shopflow_assets.sensors.files import INTERVAL_SECONDS, LOCK_WAIT_SECONDS
+
+SENSOR_NAME = "stale_partitions"
+JOB_NAME = "rebuild_stale_days"
+LOOKING_UP = ("orders", "inventory_movements")
+
+
+def _key(table: str) -> dg.AssetKey:
+    return dg.AssetKey(["silver", table])
+
+
+rebuild_stale_days_job = dg.define_asset_job(
+    JOB_NAME,
+    selection=dg.AssetSelection.assets(*(_key(t) for t in LOOKING_UP)).downstream(),
+    description="Days of silver/orders and silver/inventory_movements that late master data resolves differently.",
+    tags={"shopflow/reason": "stale master-data lookups"},
+)
+
+
+def stale_days(warehouse: WarehouseResource) -> list[tuple[str, list[str], str]]:
+    """(day, stale tables, detected_at) per day, oldest first; read-only."""
+    if not warehouse.database.exists():
+        return []
+    with warehouse.connect(read_only=True, lock_timeout=LOCK_WAIT_SECONDS) as con:
+        try:
+            rows = con.execute(
+                """SELECT partition_date::VARCHAR, list(table_name ORDER BY table_name),
+                          max(detected_at)::VARCHAR
+                   FROM meta.stale_partitions GROUP BY 1 ORDER BY 1"""
+            ).fetchall()
+        except duckdb.CatalogException:  # a warehouse from before versioned master data
+            return []
+    return [(day, tables, at) for day, tables, at in rows]
+
+
+def _rebuilt(context: dg.SensorEvaluationContext, tables: list[str]) -> list[dg.AssetKey]:
+    """The stale tables and what reads them."""
+    selection = dg.AssetSelection.assets(*(_key(t) for t in tables))
+    if context.repository_def is None:
+        return [_key(t) for t in tables]
+    keys = selection.downstream().resolve(context.repository_def.asset_graph)
+    return sorted(keys, key=lambda k: k.to_user_string())
+
+
+@dg.sensor(
+    name=SENSOR_NAME,
+    description="Rebuilds exactly the orders / inventory days whose customer or product lookups late master "
+    "data changed (meta.stale_partitions).",
+    job=rebuild_stale_days_job,
+    minimum_interval_seconds=INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def stale_partitions_sensor(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+) -> dg.SensorResult:
+    try:
+        days = stale_days(warehouse)
+    except WarehouseLockedError:
+        return dg.SensorResult(skip_reason="a run holds the warehouse; looking for stale days next tick")
+    requests = [
+        dg.RunRequest(
+            # one request per detection: a day made stale again later is rebuilt again
+            run_key=f"{day}|{','.join(tables)}|{detected_at}",
+            partition_key=day,
+            asset_selection=_rebuilt(context, tables),
+            tags={"shopflow/stale_tables": ",".join(tables)},
+        )
+        for day, tables, detected_at in days
+    ]
+    return dg.SensorResult(
+        run_requests=requests, skip_reason=None if requests else "no day resolves master data differently"
+    )
