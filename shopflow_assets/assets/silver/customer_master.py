@@ -151,15 +151,15 @@ def publish_customers(
     _states(con)
     merge_versions(
         con, "customer_id_map", "_cm_state_map", ["source_id"], ["source_system", "customer_key", "is_survivor"],
-        w0, run_id, at,
+        w0, changed, run_id, at,
     )  # fmt: skip
     merge_versions(
         con, "customers", "_cm_state_customers", ["customer_key"],
-        [*PERSON, "source_ids", "source_systems", "record_count", "_flags"], w0, run_id, at,
+        [*PERSON, "source_ids", "source_systems", "record_count", "_flags"], w0, changed, run_id, at,
     )  # fmt: skip
     merge_versions(
         con, "customer_duplicates", "_cm_state_dups", ["customer_key"],
-        ["kept_id", "merged_ids", "match_reason", "source_systems", "record_count"], w0, run_id, at,
+        ["kept_id", "merged_ids", "match_reason", "source_systems", "record_count"], w0, changed, run_id, at,
     )  # fmt: skip
     if changed:
         mark_stale(con, start, "customers", run_id, at)

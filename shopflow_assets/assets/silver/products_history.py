@@ -44,6 +44,6 @@ def publish_products(
         FROM ({latest_as_of(LEDGER, "product_id")})
         WHERE product_id IS NOT NULL AND active IS DISTINCT FROM false"""
     )
-    merge_versions(con, "products", "_pv_state", ["product_id"], ATTRIBUTES, w0, run_id, at)
+    merge_versions(con, "products", "_pv_state", ["product_id"], ATTRIBUTES, w0, changed, run_id, at)
     if changed:
         mark_stale(con, start, "products", run_id, at)

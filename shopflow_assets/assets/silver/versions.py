@@ -6,9 +6,11 @@ entity per change: `valid_from` / `valid_to` (half-open, whole UTC days, NULL = 
 day). The state on a delivery day D is computed from the ledger alone (records delivered on or before
 D), so the versions are a function of the deliveries, never of the order in which days were built.
 
-A build of the window [start, end) recomputes the states on the last delivery day before `start`
-(w0, whose state it cannot change) and on every delivery day from `start` on; versions that opened
-after w0 are replaced and the ones open at w0 get their new end. Earlier versions cannot change.
+A build of the window [start, end) recomputes the states on every delivery day from `start` on
+(only the new day's, for the latest day): versions that opened after w0 (the last delivery day before
+`start`) are replaced, and the ones open at w0, the stored state the window cannot change, are
+continued or closed. Earlier versions cannot change. A window whose deliveries did not change
+recomputes nothing.
 """
 
 from __future__ import annotations
@@ -78,18 +80,17 @@ def window_had_deliveries(con: duckdb.DuckDBPyConnection, ledger: str, start: da
 
 
 def state_days(con: duckdb.DuckDBPyConnection, ledger: str, start: date, changed: bool) -> date | None:
-    """Create _vd_days(day, idx): w0 (the last delivery day before start) and every delivery day from
-    start on; none when the window changed nothing. Returns w0."""
+    """Create _vd_days(day, idx): every delivery day from start on, none when the window changed
+    nothing. Returns w0, the last delivery day before start."""
     (w0,) = con.execute(
         f"SELECT max(_partition_date) FROM silver.{ident(ledger)} WHERE _partition_date < ?", [start]
     ).fetchone()
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {DAYS} AS
         SELECT day, row_number() OVER (ORDER BY day) AS idx FROM (
-            SELECT DISTINCT _partition_date AS day FROM silver.{ident(ledger)} WHERE _partition_date >= $start
-            UNION SELECT $w0::DATE WHERE $w0::DATE IS NOT NULL)
+            SELECT DISTINCT _partition_date AS day FROM silver.{ident(ledger)} WHERE _partition_date >= $start)
         WHERE $changed""",
-        {"start": start, "w0": w0, "changed": changed},
+        {"start": start, "changed": changed},
     )
     return w0
 
@@ -104,6 +105,20 @@ def latest_as_of(ledger: str, key: str) -> str:
                                ORDER BY v._partition_date DESC, v._source_file DESC, v._record_number DESC) = 1"""
 
 
+def _digest(attributes: Sequence[str], alias: str = "") -> str:
+    """What makes two states of an entity the same version."""
+    prefix = f"{alias}." if alias else ""
+    return (
+        "md5(to_json(struct_pack("
+        + ", ".join(f"{ident(c)} := {prefix}{ident(c)}" for c in attributes)
+        + ")))"
+    )
+
+
+def _same(entity: Sequence[str], a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{ident(c)} IS NOT DISTINCT FROM {b}.{ident(c)}" for c in entity)
+
+
 def merge_versions(
     con: duckdb.DuckDBPyConnection,
     target: str,
@@ -111,6 +126,7 @@ def merge_versions(
     entity: Sequence[str],
     attributes: Sequence[str],
     w0: date | None,
+    changed: bool,
     run_id: str,
     at: datetime,
 ) -> None:
@@ -118,42 +134,54 @@ def merge_versions(
     lineage columns; one row per entity per state day in _vd_days).
 
     A version is an island of consecutive state days on which the entity has the same attributes; it
-    ends on the next state day where the entity is absent (removed) or different."""
+    ends on the next state day where the entity is absent (removed) or different. An island on the
+    first state day equal to a stored version open at w0 continues that version."""
     ent = ", ".join(ident(c) for c in entity)
-    digest = "md5(to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in attributes) + ")))"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _vm_new AS
-        WITH s AS (SELECT s.*, d.idx, {digest} AS _h FROM {state} s JOIN {DAYS} d USING (day)),
+        WITH s AS (SELECT s.*, d.idx, {_digest(attributes)} AS _h FROM {state} s JOIN {DAYS} d USING (day)),
         g AS (SELECT *, idx - row_number() OVER (PARTITION BY {ent}, _h ORDER BY idx) AS _grp FROM s),
         i AS (SELECT *, max(idx) OVER (PARTITION BY {ent}, _h, _grp) AS _last,
                      row_number() OVER (PARTITION BY {ent}, _h, _grp ORDER BY idx) AS _rn FROM g)
-        SELECT i.* EXCLUDE (day, idx, _h, _grp, _last, _rn), i.day AS valid_from, n.day AS valid_to,
+        SELECT i.* EXCLUDE (day, idx, _grp, _last, _rn), i.day AS valid_from, n.day AS valid_to,
                n.day IS NULL AS is_current, i.day AS _partition_date,
-               $run_id AS _run_id, $at::TIMESTAMP AS _processed_at
+               $run_id AS _run_id, $at::TIMESTAMP AS _processed_at, i.idx = 1 AS _first
         FROM i LEFT JOIN {DAYS} n ON n.idx = i._last + 1
         WHERE i._rn = 1""",
         {"run_id": run_id, "at": at},
     )
     table = f"silver.{ident(target)}"
     if not _exists(con, "silver", target):
-        columns = con.execute("DESCRIBE _vm_new").fetchall()
+        columns = con.execute("DESCRIBE SELECT * EXCLUDE (_h, _first) FROM _vm_new").fetchall()
         con.execute(f"CREATE TABLE {table} ({', '.join(f'{ident(c[0])} {c[1]}' for c in columns)})")
-    (days,) = con.execute(f"SELECT count(*) FROM {DAYS}").fetchone()
-    if not days:  # the window changed no delivery: nothing to recompute
+    if not changed:  # the window's deliveries are what they were: nothing to recompute
         return
-    if w0 is None:
-        con.execute(f"DELETE FROM {table}")
-    else:
-        con.execute(f"DELETE FROM {table} WHERE valid_from > ?", [w0])
-        match = " AND ".join(f"t.{ident(c)} IS NOT DISTINCT FROM n.{ident(c)}" for c in entity)
-        con.execute(
-            f"""UPDATE {table} AS t SET valid_to = n.valid_to, is_current = n.is_current
-            FROM _vm_new n
-            WHERE n.valid_from = $w0 AND {match}
-              AND t.valid_from <= $w0 AND (t.valid_to IS NULL OR t.valid_to > $w0)""",
-            {"w0": w0},
-        )
+    con.execute(f"DELETE FROM {table} WHERE $w0::DATE IS NULL OR valid_from > $w0", {"w0": w0})
+    if w0 is not None:
+        _continue_open_versions(con, table, entity, attributes, w0)
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (_h, _first) FROM _vm_new")
+
+
+def _continue_open_versions(
+    con: duckdb.DuckDBPyConnection, table: str, entity: Sequence[str], attributes: Sequence[str], w0: date
+) -> None:
+    """The stored versions open at w0 (the state the window cannot change): continued by an equal
+    island on the first state day (taking its end, the island is not inserted), else closed on the
+    first state day, or current again when no state day is left."""
+    open_at_w0 = "t.valid_from <= $w0 AND (t.valid_to IS NULL OR t.valid_to > $w0)"
     con.execute(
-        f"INSERT INTO {table} BY NAME SELECT * FROM _vm_new WHERE $w0::DATE IS NULL OR valid_from > $w0",
+        f"""CREATE OR REPLACE TEMP TABLE _vm_open AS
+        SELECT {", ".join(f"t.{ident(c)}" for c in entity)}, n._first IS NOT NULL AS continued,
+               CASE WHEN n._first IS NOT NULL THEN n.valid_to ELSE (SELECT min(day) FROM {DAYS}) END AS valid_to
+        FROM {table} t LEFT JOIN _vm_new n ON n._first AND {_same(entity, "n", "t")} AND n._h = {_digest(attributes, "t")}
+        WHERE {open_at_w0}""",
         {"w0": w0},
+    )
+    con.execute(
+        f"""UPDATE {table} AS t SET valid_to = o.valid_to, is_current = o.valid_to IS NULL
+        FROM _vm_open o WHERE {_same(entity, "t", "o")} AND {open_at_w0}""",
+        {"w0": w0},
+    )
+    con.execute(
+        f"DELETE FROM _vm_new n USING _vm_open o WHERE n._first AND o.continued AND {_same(entity, 'n', 'o')}"
     )
