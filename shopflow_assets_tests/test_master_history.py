@@ -112,7 +112,7 @@ def test_an_orders_day_without_master_data_resolves_against_the_latest_versions(
                          f"WHERE _partition_date = '{D2}'") == [(3, 3, 0)]  # fmt: skip
 
 
-def _stale_requests(warehouse: Path, instance: dg.DagsterInstance) -> list[tuple[str, list[str]]]:
+def stale_requests(warehouse: Path, instance: dg.DagsterInstance) -> list[tuple[str, list[str]]]:
     context = dg.build_sensor_context(
         instance=instance,
         repository_def=defs.get_repository_def(),
@@ -135,19 +135,19 @@ def test_a_late_catalog_file_rebuilds_exactly_the_days_it_changes(landing: Path,
     assert materialize("*", landing, warehouse, D1, D5).success
     assert _unknown_products(warehouse) == [(D3, "P2"), (D5, "P2")]
     instance = dg.DagsterInstance.ephemeral()
-    assert _stale_requests(warehouse, instance) == []
+    assert stale_requests(warehouse, instance) == []
 
     _products(landing, D2, [_product("P2", D2)], suffix="_late")
     assert materialize("bronze/products*", landing, warehouse, D2).success  # what the products sensor runs
     assert _q(warehouse, "SELECT table_name, partition_date::VARCHAR, rows_changed FROM meta.stale_partitions "
                          "ORDER BY ALL") == [("orders", D3, 1), ("orders", D5, 1)]  # fmt: skip
-    requests = _stale_requests(warehouse, instance)
+    requests = stale_requests(warehouse, instance)
     assert requests == [(D3, ["silver/orders"]), (D5, ["silver/orders"])]
     for day, _ in requests:
         assert materialize("silver/orders", landing, warehouse, day).success
     assert _unknown_products(warehouse) == []
     assert _q(warehouse, "SELECT count(*) FROM meta.stale_partitions") == [(0,)]
-    assert _stale_requests(warehouse, instance) == []
+    assert stale_requests(warehouse, instance) == []
 
 
 @pytest.fixture(scope="module")
@@ -249,31 +249,3 @@ def test_a_snapshot_shaped_warehouse_fails_clearly_and_migrates(
     ) == [(0,)]
     assert materialize("*", landing, warehouse, D2).success
     assert shopflow(["migrate-master-data", "--db", str(warehouse)]) == 0  # nothing left to do
-
-
-def test_ten_shuffled_day_runs_equal_one_range_run(tmp_path: Path) -> None:
-    """Ten silver day runs in shuffled order (what ten queued runs may do) give, once the stale days
-    they leave are rebuilt, exactly the warehouse of one range run."""
-    landing = tmp_path / "landing"
-    generate(landing, date(2024, 1, 1), 10, 15, seed=3, defect_rate=0.05, late_files=True)
-    days = [(date(2024, 1, 1) + timedelta(days=i)).isoformat() for i in range(10)]
-    ranged, queued = tmp_path / "ranged.duckdb", tmp_path / "queued.duckdb"
-    with connect(ranged) as con:  # bronze is not what this is about: load it once, the same for both
-        for spec in SOURCES.values():
-            load_bronze(con, spec, landing, date(2024, 1, 1), date(2024, 1, 11), "load")
-    shutil.copy(ranged, queued)
-    assert materialize("group:silver", landing, ranged, days[0], days[-1]).success
-    shuffled = days[:]
-    random.Random(7).shuffle(shuffled)
-    for day in shuffled:
-        assert materialize("group:silver", landing, queued, day).success
-    instance = dg.DagsterInstance.ephemeral()
-    requests = _stale_requests(queued, instance)
-    assert requests  # shuffled runs resolved some orders before their catalog or CRM day was built
-    for day, keys in requests:
-        assert materialize(keys, landing, queued, day).success
-    assert _stale_requests(queued, instance) == []
-    a, b = tables(ranged), tables(queued)
-    assert set(a) == set(b) and len(a["silver.orders"]) > 100
-    for name in a:
-        assert a[name] == b[name], name
