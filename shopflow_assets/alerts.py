@@ -5,8 +5,9 @@ The webhook URL is a secret (its path is the credential). It is read and validat
 `slack_webhook()`, and never appears in an exception, a log line or metadata: a malformed value
 turns Slack off with one warning that names the variable, not its value.
 
-An alert raised while another process holds the warehouse's write lock (the next queued run, say)
-waits in a spool file beside the warehouse, and the next writer moves it into meta.alerts."""
+Alerts are raised by the daemon's `alert_on_run_failure` sensor, never by assets: while another
+process holds the warehouse's write lock, the sensor keeps them in its cursor and records them on a
+later tick. `record` is idempotent, so an alert filed twice (a tick retried) is still one row."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 
@@ -42,45 +43,37 @@ class Alert:
         return f":rotating_light: ShopFlow {self.kind}{where} in {self.job_name} [{self.partitions}] (run {self.run_id}): {self.summary}"
 
 
-def record(con: duckdb.DuckDBPyConnection, alert: Alert) -> None:
+def record(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> int:
+    """Insert the alerts not recorded yet, in one transaction; the number inserted. An alert is the same
+    when kind, run, asset, partitions and summary are (the summary names the check)."""
     from shopflow_assets.warehouse.schema import ensure_schema
 
     ensure_schema(con)
-    con.execute(
-        "INSERT INTO meta.alerts VALUES (?, ?, ?, ?, ?, ?, ?)",
+    if not alerts:
+        return 0
+    (before,) = con.execute("SELECT count(*) FROM meta.alerts").fetchone()
+    con.begin()
+    con.executemany(
+        """INSERT INTO meta.alerts
+        SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (
+            SELECT 1 FROM meta.alerts WHERE kind = $2 AND run_id IS NOT DISTINCT FROM $3
+            AND partitions IS NOT DISTINCT FROM $5 AND asset_key IS NOT DISTINCT FROM $6 AND summary = $7)""",
         [
-            alert.raised_at,
-            alert.kind,
-            alert.run_id,
-            alert.job_name,
-            alert.partitions,
-            alert.asset_key,
-            alert.summary,
+            [a.raised_at, a.kind, a.run_id, a.job_name, a.partitions, a.asset_key, a.summary]
+            for a in alerts
         ],
     )
+    con.commit()
+    (after,) = con.execute("SELECT count(*) FROM meta.alerts").fetchone()
+    return after - before
 
 
-def spool_path(database: Path) -> Path:
-    return database.with_name(database.name + ".alerts.jsonl")
+def to_json(alert: Alert) -> dict:
+    return {**asdict(alert), "raised_at": alert.raised_at.isoformat()}
 
 
-def spool(database: Path, alert: Alert) -> None:
-    with spool_path(database).open("a") as fh:
-        fh.write(json.dumps({**asdict(alert), "raised_at": alert.raised_at.isoformat()}) + "\n")
-
-
-def drain_spool(con: duckdb.DuckDBPyConnection, database: Path) -> int:
-    """Move alerts spooled while the warehouse was locked into meta.alerts; cheap when there are none."""
-    path = spool_path(database)
-    if not path.exists():
-        return 0
-    taken = path.with_name(path.name + f".{os.getpid()}")
-    path.replace(taken)  # alerts raised meanwhile start a fresh spool
-    alerts = [json.loads(line) for line in taken.read_text().splitlines() if line.strip()]
-    for a in alerts:
-        record(con, Alert(**{**a, "raised_at": datetime.fromisoformat(a["raised_at"])}))
-    taken.unlink()
-    return len(alerts)
+def from_json(data: dict) -> Alert:
+    return Alert(**{**data, "raised_at": datetime.fromisoformat(data["raised_at"])})
 
 
 class SlackWebhookError(ValueError):

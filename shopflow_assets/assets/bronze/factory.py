@@ -6,7 +6,7 @@ from datetime import date
 
 import dagster as dg
 
-from shopflow_assets.alerts import drain_spool, partition_label
+from shopflow_assets.alerts import partition_label
 from shopflow_assets.assets.bronze.load import LoadResult, load_bronze
 from shopflow_assets.metadata import (
     OWNERS,
@@ -104,7 +104,6 @@ def build_bronze_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     ) -> Iterator[dg.MaterializeResult | dg.Output | dg.AssetCheckEvaluation]:
         start, end = partition_window(context)
         with warehouse.connect() as con:
-            drain_spool(con, warehouse.database)
             try:
                 result = load_bronze(con, spec, landing.root, start, end, context.run.run_id)
             except Exception as exc:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import duckdb
 
-from shopflow_assets.alerts import Alert, drain_spool, partition_label, post_to_slack, record
+from shopflow_assets.alerts import partition_label
 from shopflow_assets.assets.bronze.factory import TRANSIENT_RETRIES, WRITER_POOL
 from shopflow_assets.assets.silver.reconcile import Reconciliation, reconcile
 from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable, column_descriptions
@@ -161,24 +161,6 @@ def _record_reconciliation(
     )  # fmt: skip
 
 
-def _alert_failed_blocking_checks(
-    con: duckdb.DuckDBPyConnection,
-    run_id: str,
-    job_name: str,
-    table: SilverTable,
-    checks: Sequence[dg.AssetCheckResult],
-    partitions: str,
-) -> None:
-    for check in checks:
-        if not check.passed and check.severity == dg.AssetCheckSeverity.ERROR:
-            alert = Alert(
-                kind="quality_check", run_id=run_id, job_name=job_name, partitions=partitions,
-                asset_key=f"silver/{table.name}", summary=f"{check.check_name}: {check.description}",
-            )  # fmt: skip
-            record(con, alert)
-            post_to_slack(alert)
-
-
 def _table_metadata(con: duckdb.DuckDBPyConnection, name: str, start: date, end: date) -> dict:
     table = f"silver.{ident(name)}"
     window = [start, end]
@@ -249,7 +231,6 @@ def _materialize(
     )
     with warehouse.connect() as con:
         ensure_schema(con)
-        drain_spool(con, warehouse.database)
         try:
             build = build_silver(con, table, config, start, end, context.run.run_id, publish)
         except (QualityRulesError, ContractError, MasterDataShapeError) as exc:  # retrying cannot fix these
@@ -260,9 +241,6 @@ def _materialize(
         except Exception as exc:
             raise RuntimeError(f"silver/{table.name} for {partition_label(start, end)}: {exc}") from exc
         checks = _rule_checks(table, build)
-        _alert_failed_blocking_checks(
-            con, context.run.run_id, context.run.job_name, table, checks, partition_label(start, end)
-        )
         outputs = CUSTOMER_OUTPUTS if table.name == "customers" else (table.name,)
         metadata = {name: _table_metadata(con, name, start, end) for name in outputs}
     for check in checks:
@@ -339,12 +317,8 @@ def build_reconciliation_check(table: SilverTable) -> dg.AssetChecksDefinition:
         start, end = date.fromisoformat(keys.start), date.fromisoformat(keys.end) + timedelta(days=1)
         with warehouse.connect(read_only=True) as con:
             rows = reconcile(con, table, start, end)
-        result = _reconciliation_result(table, rows)
         with warehouse.connect() as con:
             _record_reconciliation(con, table, rows, context.run.run_id)
-            _alert_failed_blocking_checks(
-                con, context.run.run_id, context.run.job_name, table, [result], partition_label(start, end)
-            )
         yield from partition_check_events(
             context, [(r.day.isoformat(), _reconciliation_result(table, [r])) for r in rows]
         )
