@@ -58,10 +58,7 @@ def record(con: duckdb.DuckDBPyConnection, alerts: Sequence[Alert]) -> int:
         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (
             SELECT 1 FROM meta.alerts WHERE kind = $2 AND run_id IS NOT DISTINCT FROM $3
             AND partitions IS NOT DISTINCT FROM $5 AND asset_key IS NOT DISTINCT FROM $6 AND summary = $7)""",
-        [
-            [a.raised_at, a.kind, a.run_id, a.job_name, a.partitions, a.asset_key, a.summary]
-            for a in alerts
-        ],
+        [[a.raised_at, a.kind, a.run_id, a.job_name, a.partitions, a.asset_key, a.summary] for a in alerts],
     )
     con.commit()
     (after,) = con.execute("SELECT count(*) FROM meta.alerts").fetchone()

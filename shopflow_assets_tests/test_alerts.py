@@ -1,4 +1,5 @@
-"""Failed runs and failed blocking checks become meta.alerts rows and (when configured) Slack posts."""
+"""Failed runs and failed blocking checks become meta.alerts rows and (when configured) Slack posts, by
+the alert sensor evaluated tick by tick as the daemon does; never by the assets themselves."""
 
 from __future__ import annotations
 
@@ -38,6 +39,28 @@ def slack(monkeypatch: pytest.MonkeyPatch):
     server.shutdown()
 
 
+ALL_FAILURES = json.dumps({"after": -1, "pending": []})  # a cursor from before any run
+
+
+def tick(instance: dg.DagsterInstance, warehouse: Path, cursor: str | None = ALL_FAILURES) -> dg.SensorResult:
+    """One evaluation of the alert sensor, as the daemon's tick would run it; returns its result."""
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"warehouse": WarehouseResource(path=str(warehouse))}
+    ) as context:
+        return alert_on_run_failure(context)
+
+
+def pending(result: dg.SensorResult) -> list[tuple[str, str | None]]:
+    return [(a["kind"], a["asset_key"]) for a in json.loads(result.cursor)["pending"]]
+
+
+def _alerts(warehouse: Path) -> list[tuple]:
+    with connect(warehouse, read_only=True) as con:
+        return con.execute(
+            "SELECT kind, run_id, asset_key, partitions, summary FROM meta.alerts ORDER BY kind"
+        ).fetchall()
+
+
 def _failed_run(landing: Path, warehouse: Path, tmp_path: Path, instance) -> dg.ExecuteInProcessResult:
     write_csv(landing / "orders" / "orders_2024-01-05.csv", [order_line("O1", day="2024-01-05")])
     broken = tmp_path / "rules.yaml"
@@ -55,26 +78,58 @@ def _failed_run(landing: Path, warehouse: Path, tmp_path: Path, instance) -> dg.
     return result
 
 
+def _blocked_run(landing: Path, warehouse: Path, tmp_path: Path, instance) -> dg.ExecuteInProcessResult:
+    """A run that fails on the blocking critical_rules check of silver/orders (an order without customer)."""
+    import yaml
+
+    from shopflow_assets.quality.config import DEFAULT_RULES_FILE
+
+    config = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
+    config["tables"]["orders"]["customer_id_not_null"]["action"] = "flag"
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump(config))
+    write_csv(
+        landing / "orders" / "orders_2024-01-05.csv", [order_line("O1", day="2024-01-05", customer_id="")]
+    )
+    result = materialize(
+        "bronze/orders*",
+        landing,
+        warehouse,
+        "2024-01-05",
+        rules=rules,
+        raise_on_error=False,
+        instance=instance,
+    )
+    assert not result.success
+    return result
+
+
 def test_a_failed_run_is_recorded_and_posted(landing: Path, warehouse: Path, tmp_path: Path, slack) -> None:
     with dg.instance_for_test() as instance:
-        result = _failed_run(landing, warehouse, tmp_path, instance)
-        run = result.dagster_run
-        (failure,) = [
-            record.dagster_event
-            for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-        ]
-        context = dg.build_run_status_sensor_context(
-            sensor_name="alert_on_run_failure", dagster_instance=instance, dagster_run=run, dagster_event=failure,
-            resources={"warehouse": WarehouseResource(path=str(warehouse))},
-        ).for_run_failure()  # fmt: skip
-        alert_on_run_failure(context)
-    with connect(warehouse, read_only=True) as con:
-        ((kind, run_id, partitions, summary),) = con.execute(
-            "SELECT kind, run_id, partitions, summary FROM meta.alerts"
-        ).fetchall()
-    assert (kind, run_id, partitions) == ("run_failure", run.run_id, "2024-01-05")
+        first = tick(instance, warehouse, cursor=None)  # the first tick only sets the cursor
+        assert json.loads(first.cursor) == {"after": -1, "pending": []}
+        run = _failed_run(landing, warehouse, tmp_path, instance).dagster_run
+        assert not warehouse.with_name(warehouse.name + ".alerts.jsonl").exists()  # no spool file
+        second = tick(instance, warehouse, first.cursor)
+        assert pending(second) == []
+        assert tick(instance, warehouse, second.cursor).cursor == second.cursor  # nothing new
+    ((kind, run_id, asset_key, partitions, summary),) = _alerts(warehouse)
+    assert (kind, run_id, asset_key, partitions) == ("run_failure", run.run_id, None, "2024-01-05")
     assert "silver_orders" in summary and "invalid quality rules file" in summary
     assert len(slack) == 1 and run.run_id in slack[0]["text"]
+
+
+def test_failures_from_before_the_first_tick_are_not_alerted(
+    landing: Path, warehouse: Path, tmp_path: Path, slack
+) -> None:
+    with dg.instance_for_test() as instance:
+        _failed_run(landing, warehouse, tmp_path, instance)
+        first = tick(instance, warehouse, cursor=None)
+        assert json.loads(first.cursor)["after"] > -1
+        assert pending(tick(instance, warehouse, first.cursor)) == []
+    assert slack == []
+    with connect(warehouse, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.alerts").fetchone() == (0,)
 
 
 def test_a_failed_post_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,44 +149,28 @@ def test_a_failed_post_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch) -> 
     assert len(messages) == 1 and messages[0].startswith("could not post alert to Slack")
 
 
-def test_a_failed_blocking_check_raises_an_alert(
+def test_a_failed_blocking_check_raises_an_alert_from_the_sensor_not_the_asset(
     landing: Path, warehouse: Path, tmp_path: Path, slack
 ) -> None:
-    import yaml
-
-    from shopflow_assets.quality.config import DEFAULT_RULES_FILE
-
-    config = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
-    config["tables"]["orders"]["customer_id_not_null"]["action"] = "flag"
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(yaml.safe_dump(config))
-    write_csv(
-        landing / "orders" / "orders_2024-01-05.csv", [order_line("O1", day="2024-01-05", customer_id="")]
-    )
-    materialize("bronze/orders*", landing, warehouse, "2024-01-05", rules=rules, raise_on_error=False)
-    with connect(warehouse, read_only=True) as con:
-        rows = con.execute("SELECT kind, asset_key, partitions, summary FROM meta.alerts").fetchall()
-    assert [(k, a, p) for k, a, p, _ in rows] == [("quality_check", "silver/orders", "2024-01-05")]
-    assert rows[0][3].startswith(
-        "critical_rules: critical failures kept in silver: 2024-01-05 customer_id_not_null"
-    )
-    assert len(slack) == 1
+    with dg.instance_for_test() as instance:
+        run = _blocked_run(landing, warehouse, tmp_path, instance).dagster_run
+        assert _alerts(warehouse) == [] and slack == []  # the asset wrote and posted nothing
+        tick(instance, warehouse)
+    (check, failure) = sorted(_alerts(warehouse), key=lambda a: a[0])
+    assert check[:4] == ("quality_check", run.run_id, "silver/orders", "2024-01-05")
+    assert check[4].startswith("critical_rules: ") and "2024-01-05 customer_id_not_null" in check[4]
+    assert failure[:4] == ("run_failure", run.run_id, None, "2024-01-05")
+    assert sorted(p["shopflow"]["kind"] for p in slack) == ["quality_check", "run_failure"]
 
 
-def test_an_alert_raised_while_a_run_holds_the_warehouse_is_filed_by_the_next_writer(
+def test_alerts_raised_while_a_writer_holds_the_warehouse_are_recorded_once_after_it_lets_go(
     landing: Path, warehouse: Path, tmp_path: Path, slack
 ) -> None:
     import subprocess
     import sys
 
-    from shopflow_assets.alerts import spool_path
-
     with dg.instance_for_test() as instance:
-        result = _failed_run(landing, warehouse, tmp_path, instance)
-        run = result.dagster_run
-        (failure,) = [
-            r.dagster_event for r in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-        ]
+        run = _blocked_run(landing, warehouse, tmp_path, instance).dagster_run
         holder = subprocess.Popen(  # another process, as the next queued run would be, holds the write lock
             [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
              "print('locked', flush=True); time.sleep(120)", str(warehouse)],
@@ -139,21 +178,32 @@ def test_an_alert_raised_while_a_run_holds_the_warehouse_is_filed_by_the_next_wr
         )  # fmt: skip
         try:
             assert holder.stdout.readline().strip() == "locked"
-            context = dg.build_run_status_sensor_context(
-                sensor_name="alert_on_run_failure", dagster_instance=instance, dagster_run=run, dagster_event=failure,
-                resources={"warehouse": WarehouseResource(path=str(warehouse))},
-            ).for_run_failure()  # fmt: skip
-            alert_on_run_failure(context)  # waits briefly for the lock, then spools
+            locked = tick(instance, warehouse)  # waits briefly for the lock, then keeps the alerts
         finally:
             holder.kill()
             holder.wait()
-    assert len(slack) == 1  # posted without waiting for the warehouse
-    assert spool_path(warehouse).exists()
-    write_csv(landing / "orders" / "orders_2024-01-06.csv", [order_line("O2", day="2024-01-06")])
-    assert materialize("bronze/orders", landing, warehouse, "2024-01-06").success  # the next writer
-    assert not spool_path(warehouse).exists()
-    with connect(warehouse, read_only=True) as con:
-        assert con.execute("SELECT kind, run_id FROM meta.alerts").fetchall() == [("run_failure", run.run_id)]
+        assert sorted(pending(locked)) == [("quality_check", "silver/orders"), ("run_failure", None)]
+        assert len(slack) == 2  # posted at once, without waiting for the warehouse
+        assert _alerts(warehouse) == []
+        released = tick(instance, warehouse, locked.cursor)
+        assert pending(released) == []
+        again = tick(instance, warehouse, released.cursor)
+        retried = tick(instance, warehouse, locked.cursor)  # a tick whose cursor was lost runs again
+    assert pending(again) == [] and pending(retried) == []
+    assert sorted((kind, run_id) for kind, run_id, *_ in _alerts(warehouse)) == [
+        ("quality_check", run.run_id),
+        ("run_failure", run.run_id),
+    ]
+    assert len(slack) == 2  # nothing posted twice by the ticks that followed the first
+
+
+def test_failed_partitions_are_named_as_a_range_or_a_list() -> None:
+    from shopflow_assets.sensors.alerts import _partitions
+
+    assert _partitions({"2024-01-02", "2024-01-01", "2024-01-03"}, "run") == "2024-01-01...2024-01-03"
+    assert _partitions({"2024-01-01", "2024-01-03"}, "run") == "2024-01-01, 2024-01-03"
+    assert _partitions({"2024-01-05"}, "run") == "2024-01-05"
+    assert _partitions({None}, "2024-01-01...2024-01-02") == "2024-01-01...2024-01-02"
 
 
 SECRET = "SECRET456"

@@ -86,14 +86,16 @@ def _partitions(keys: set[str | None], run_partitions: str) -> str:
     return ", ".join(d.isoformat() for d in days)
 
 
-def _check_alerts(
-    run: dg.DagsterRun, events: Sequence[dg.EventLogEntry], raised_at: datetime
-) -> list[Alert]:
+def _check_alerts(run: dg.DagsterRun, events: Sequence[dg.EventLogEntry], raised_at: datetime) -> list[Alert]:
     """One alert per (asset, check) that failed with severity ERROR in the run."""
     failed: dict[tuple[str, str], tuple[set[str | None], list[str]]] = {}
-    for entry in events:
-        evaluation = entry.dagster_event.asset_check_evaluation if entry.dagster_event else None
-        if evaluation is None or evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
+    evaluations = [
+        e.dagster_event.asset_check_evaluation_data
+        for e in events
+        if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
+    for evaluation in evaluations:
+        if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.ERROR:
             continue
         keys, descriptions = failed.setdefault(
             (evaluation.asset_key.to_user_string(), evaluation.check_name), (set(), [])
@@ -104,9 +106,13 @@ def _check_alerts(
     run_partitions = partitions_of(dict(run.tags))
     return [
         Alert(
-            kind="quality_check", run_id=run.run_id, job_name=run.job_name,
-            partitions=_partitions(keys, run_partitions), asset_key=asset,
-            summary=f"{check}: {'; '.join(descriptions) or 'failed'}"[:SUMMARY_LIMIT], raised_at=raised_at,
+            kind="quality_check",
+            run_id=run.run_id,
+            job_name=run.job_name,
+            partitions=_partitions(keys, run_partitions),
+            asset_key=asset,
+            summary=f"{check}: {'; '.join(descriptions) or 'failed'}"[:SUMMARY_LIMIT],
+            raised_at=raised_at,
         )
         for (asset, check), (keys, descriptions) in failed.items()
     ]
@@ -132,7 +138,9 @@ def alerts_for(instance: dg.DagsterInstance, failure: dg.EventLogRecord) -> list
     run = instance.get_run_by_id(entry.run_id)
     if run is None:  # deleted since: what the event itself says
         job = entry.dagster_event.job_name if entry.dagster_event else ""
-        return [Alert("run_failure", entry.run_id, job or "", "", _run_summary([], entry), raised_at=raised_at)]
+        return [
+            Alert("run_failure", entry.run_id, job or "", "", _run_summary([], entry), raised_at=raised_at)
+        ]
     events = instance.all_logs(
         run.run_id,
         of_type={dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION},
@@ -151,7 +159,9 @@ def _file(context: dg.SensorEvaluationContext, warehouse: WarehouseResource, ale
             record(con, alerts)
         return True
     except WarehouseLockedError:
-        context.log.info(f"warehouse locked by a running writer: {len(alerts)} alert(s) wait for the next tick")
+        context.log.info(
+            f"warehouse locked by a running writer: {len(alerts)} alert(s) wait for the next tick"
+        )
     except Exception as exc:  # a broken warehouse must not re-post the same alerts every tick
         context.log.error(f"could not record {len(alerts)} alert(s), kept for the next tick: {exc}")
     return False
@@ -164,7 +174,9 @@ def _file(context: dg.SensorEvaluationContext, warehouse: WarehouseResource, ale
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=10,
 )
-def alert_on_run_failure(context: dg.SensorEvaluationContext, warehouse: WarehouseResource) -> dg.SensorResult:
+def alert_on_run_failure(
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+) -> dg.SensorResult:
     cursor = AlertCursor.parse(context.cursor)
     if cursor is None:  # failures from before the sensor's first tick are not its business
         start = AlertCursor(_latest_failure_id(context.instance))
