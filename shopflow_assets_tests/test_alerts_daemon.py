@@ -1,13 +1,13 @@
 """Failed CLI runs under a real `dagster-daemon`: every one is alerted once, and a webhook URL that is
 malformed or unreachable never leaks.
 
-One short daemon (the workspace's `shopflow` location, as `make dev` runs it) with the run-failure
-sensor on, and a webhook URL without a scheme. Two `dagster asset materialize -m ...` runs fail on a
+One short daemon (the workspace's `shopflow` location, as `make dev` runs it) with the alert sensor
+on, and a webhook URL without a scheme. Two `dagster asset materialize -m ...` runs fail on a
 blocking silver check: the first with the malformed URL, the second with an unreachable one. Each
-must leave exactly one quality_check alert (written by the step) and one run_failure alert (written
-by the daemon's sensor, although the CLI's runs belong to another code location), and the secret part
-of the URL must appear in no file under DAGSTER_HOME (SQLite included, as bytes), the warehouse, the
-daemon's log or the CLI's output.
+must leave exactly one quality_check alert and one run_failure alert, both written by the daemon's
+sensor (the run itself writes none), although the CLI's runs belong to another code location; no
+spool file appears beside the warehouse; and the secret part of the URL must appear in no file under
+DAGSTER_HOME (SQLite included, as bytes), the warehouse, the daemon's log or the CLI's output.
 """
 
 from __future__ import annotations
@@ -128,15 +128,15 @@ def test_failed_cli_runs_are_alerted_once_and_the_webhook_secret_leaks_nowhere(d
     for run in runs.values():  # the alert channel failing is no reason to retry the step
         assert not daemon.instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
 
-    daemon.wait_for(
-        "two run_failure alerts",
-        lambda: sum(kind == "run_failure" for kind, *_ in _alerts(daemon.warehouse)) >= 2,
-        timeout=60,
-    )
+    daemon.wait_for("four alerts", lambda: len(_alerts(daemon.warehouse)) >= 4, timeout=60)
+    time.sleep(12)  # one more tick (10 s apart): it must add nothing
     alerts = _alerts(daemon.warehouse)
+    assert len(alerts) == 4, alerts
     assert sorted(
-        (kind, run_id, asset) for kind, run_id, asset, _ in alerts if kind == "quality_check"
-    ) == sorted(("quality_check", run.run_id, "silver/orders") for run in runs.values())
+        (kind, run_id, asset, partitions)
+        for kind, run_id, asset, partitions in alerts
+        if kind == "quality_check"
+    ) == sorted(("quality_check", run.run_id, "silver/orders", day) for day, run in runs.items())
     assert sorted(
         (kind, run_id, partitions) for kind, run_id, asset, partitions in alerts if kind != "quality_check"
     ) == sorted(("run_failure", run.run_id, day) for day, run in runs.items())
@@ -147,6 +147,7 @@ def test_failed_cli_runs_are_alerted_once_and_the_webhook_secret_leaks_nowhere(d
         p.name for p in files
     }  # runs, event logs, sensor ticks, captured stdout/stderr, the daemon's log
     assert {"runs.db", "schedules.db", "daemon.log", "shopflow.duckdb"} <= names, sorted(names)
+    assert not [n for n in names if n.endswith(".jsonl")], sorted(names)  # no spool file
     assert any(p.suffix == ".err" for p in files), sorted(names)
     leaks += [str(p) for p in files if SECRET.encode() in p.read_bytes()]
     assert leaks == []
