@@ -114,3 +114,24 @@ def test_keys_are_stable_across_reruns_and_days(landing: Path, warehouse: Path) 
     assert day2 == {**day1, "E6": day1["C6"]}
     assert _clusters(warehouse, DAY2)["C6"] == ["C6", "E6"]
     assert len(set(day1.values())) == 5
+
+
+def test_a_late_record_joins_a_person_without_changing_any_key(landing: Path, warehouse: Path) -> None:
+    """Days 1 and 2 built, then a CRM record for day 1 arrives late and matches Anna (C1/E1) by
+    phone: it takes Anna's key from day 1 on, and every other id map version stays exactly as it
+    was. A person's key is their earliest-delivered record's (first delivery day, then source
+    system, then id), so records that join never change it."""
+    _land(landing)
+    assert materialize("*", landing, warehouse, DAY1, DAY2).success
+    versions = (
+        "SELECT source_id, customer_key, valid_from::VARCHAR, valid_to::VARCHAR FROM silver.customer_id_map"
+    )
+    before = _q(warehouse, versions)
+    late = [{"customer_id": "C7", "first_name": "Annie", "last_name": "B.", "email": "annie@y.com",
+             "phone": "030-199-9999", "registration_date": "2024-01-01"}]  # fmt: skip
+    pq.write_table(customers_table(late), landing / "customers" / f"customers_{DAY1}_late.parquet")
+    assert materialize("bronze/customers*", landing, warehouse, DAY1).success
+    for day in (DAY1, DAY2):
+        assert _clusters(warehouse, day)["C1"] == ["C1", "C7", "E1"]
+    (anna,) = {k for s, k, *_ in before if s == "C1"}
+    assert sorted(_q(warehouse, versions)) == sorted([*before, ("C7", anna, DAY1, None)])
