@@ -14,6 +14,7 @@ import pytest
 from shopflow_assets.quality.config import load_quality_config
 from shopflow_assets.resources import connect
 from shopflow_assets_tests.conftest import materialize, order_line, write_csv
+from shopflow_assets_tests.test_alerts import tick
 from shopflow_assets_tests.test_silver_rules import write_masters
 
 D1, D2 = "2024-02-01", "2024-02-02"
@@ -166,13 +167,16 @@ def test_a_file_with_30_percent_of_orders_without_a_customer_stops_downstream(br
     def reads_orders() -> None:
         """Stands for any asset downstream of silver/orders."""
 
-    result = dg.materialize(
-        [*defs.assets, *defs.asset_checks, reads_orders],
-        partition_key=D1,
-        raise_on_error=False,
-        resources={"warehouse": WarehouseResource(path=str(warehouse)),
-                   "landing": LandingZoneResource(path=str(landing)), "quality": QualityRulesResource()},
-    )  # fmt: skip
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [*defs.assets, *defs.asset_checks, reads_orders],
+            partition_key=D1,
+            raise_on_error=False,
+            instance=instance,
+            resources={"warehouse": WarehouseResource(path=str(warehouse)),
+                       "landing": LandingZoneResource(path=str(landing)), "quality": QualityRulesResource()},
+        )  # fmt: skip
+        tick(instance, warehouse)  # the alert sensor files the failed check
     assert not result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "silver/orders" in materialized and "gold/reads_orders" not in materialized
