@@ -410,7 +410,8 @@ def loaded(platform: Platform, first_three_days: Delivery) -> list[dg.DagsterRun
     for relative in regular:
         _deliver(first_three_days.stage, platform.landing, relative)
     # fresh mtimes: each sensor waits for the files to settle, then asks for one run per day
-    return platform.wait_for_runs(baseline, len(regular), timeout=240, what="three days of every source")
+    # 18 runs one at a time; generous, as a shared 2-core machine can halve the pace
+    return platform.wait_for_runs(baseline, len(regular), timeout=420, what="three days of every source")
 
 
 def _assert_all_succeeded(platform: Platform, runs: list[dg.DagsterRun]) -> None:
@@ -447,9 +448,10 @@ def test_sensors_load_three_days_of_every_source(
     platform: Platform, first_three_days: Delivery, loaded: list[dg.DagsterRun]
 ) -> None:
     _assert_all_succeeded(platform, loaded)
-    launched = Counter((r.tags.get("shopflow/source"), r.tags.get("dagster/partition")) for r in loaded)
+    file_runs = [r for r in loaded if r.tags[SENSOR_TAG] in FILE_SENSORS]  # not stale_partitions' rebuilds
+    launched = Counter((r.tags.get("shopflow/source"), r.tags.get("dagster/partition")) for r in file_runs)
     assert launched == Counter({(s, d): 1 for s in SOURCES for d in FIRST}), launched
-    assert {r.tags[SENSOR_TAG] for r in loaded} == set(FILE_SENSORS)
+    assert {r.tags[SENSOR_TAG] for r in file_runs} == set(FILE_SENSORS)
 
     late = {f["path"] for f in first_three_days.manifest["late_files"]}
     delivered = {f["path"] for f in first_three_days.manifest["files"]} - late
@@ -623,6 +625,8 @@ def test_a_killed_cli_run_is_failed_and_the_queue_goes_on(
             found: dict[str, dg.DagsterRun] = {}
 
             def cli_run_working() -> bool:
+                if cli.poll() is not None:
+                    pytest.fail(f"the CLI run exited early:\n{cli_log.read_text(errors='replace')[-3000:]}")
                 runs = [r for r in platform.instance.get_runs() if r.run_id not in baseline]
                 cli_runs = [r for r in runs if SENSOR_TAG not in r.tags]
                 if cli_runs and recorded_worker(platform.instance, cli_runs[0].run_id) is not None:
