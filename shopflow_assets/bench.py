@@ -1,10 +1,14 @@
-"""`make bench`: a 1,000,000-order day through bronze and silver, against DuckDB alone.
+"""`make bench`: a 1,000,000-order day through bronze and silver, against DuckDB alone, then a
+90-day history at the demo volume (`bench_history.py`); `make bench-big`: a 5,000,000-order day
+(`bench_big.py`).
 
-(a) DuckDB loading the CSV into a DuckDB file with the same schema, (b) the `bronze/orders`
-materialization of that day through `dagster asset materialize`, (c) the same CLI run for a day
-with no files (the fixed orchestration cost), (d) `silver/orders` for that day, with its Pandera
-contract, rule checks and reconciliation check. Reports (b - c) / a and (d - c) / a, rows per
+The day bench: (a) DuckDB loading the CSV into a DuckDB file with the same schema, (b) the
+`bronze/orders` materialization of that day through `dagster asset materialize`, (c) the same CLI run
+for a day with no files (the fixed orchestration cost), (d) `silver/orders` for that day, with its
+Pandera contract, rule checks and reconciliation check. Reports (b - c) / a and (d - c) / a, rows per
 second and the peak RSS of (b) and (d).
+
+Usage: `python -m shopflow_assets.bench [day] [history] [big]` (default: day history).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -26,23 +30,80 @@ from shopflow_assets.readers.csv import TIMESTAMP_FORMAT, header_columns, header
 from shopflow_assets.resources import REPO_ROOT, connect
 from shopflow_assets.sources import get_source
 
+WORK = REPO_ROOT / "data" / "bench"
 DAY = date(2024, 1, 1)
 EMPTY_DAY = date(2024, 1, 2)
 ORDERS = int(os.environ.get("BENCH_ORDERS", "1000000"))
-REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "9"))
 TARGETS = {"ratio": 1.5, "fixed_s": 4.0, "rss_mb": 1024.0, "silver_ratio": 3.0, "silver_rss_mb": 1536.0}
 UPSTREAM_OF_SILVER_ORDERS = ",".join(
     ["bronze/orders", "bronze/products", "bronze/customers", "bronze/accounts", "silver/products",
      "silver/customers", "silver/customer_id_map", "silver/customer_duplicates"]
 )  # fmt: skip
+Partition = date | tuple[date, date]  # one day, or a range run's first and last day
 
 
-def _timed_cli(partition: date, env: dict[str, str], select: str = "bronze/orders") -> tuple[float, float]:
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def cached_landing(start: date, days: int, orders: int, seed: int = 42, defect_rate: float = 0.02) -> Path:
+    """A landing folder from `shopflow generate`, kept in data/bench under its parameters: a 5M-order
+    day or 90 days take minutes to write. Written to a temp name and renamed, so an interrupted
+    generation is never taken for a finished one."""
+    folder = WORK / f"landing_{start}_{days}d_{orders}o_seed{seed}_defects{defect_rate}"
+    if (folder / "_manifest.json").exists():
+        print(f"Landing data: {folder.relative_to(REPO_ROOT)} (cached)", flush=True)
+        return folder
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    print(f"Generating {days} day(s) x {orders:,} orders from {start} ...", flush=True)
+    started = time.perf_counter()
+    # In a child process: ru_maxrss survives exec, so a big parent would inflate the children's peaks.
+    subprocess.run(
+        [_bin("shopflow"), "generate", "--start", start.isoformat(), "--days", str(days), "--orders-per-day",
+         str(orders), "--seed", str(seed), "--defect-rate", str(defect_rate), "--out", str(partial)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    partial.rename(folder)
+    print(f"  generated in {time.perf_counter() - started:.1f} s -> {folder.relative_to(REPO_ROOT)}")
+    return folder
+
+
+def orders_csv(landing: Path, day: date) -> tuple[Path, dict]:
+    """The day's orders file and its manifest entry."""
+    manifest = json.loads((landing / "_manifest.json").read_text())
+    (entry,) = [f for f in manifest["files"] if f["source"] == "orders" and f["partition"] == day.isoformat()]
+    return landing / entry["path"], entry
+
+
+def instance_env(tmp: Path, landing: Path, db: Path) -> dict[str, str]:
+    """Environment for CLI runs against a fresh temp Dagster instance and the given warehouse."""
+    home = tmp / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return {**os.environ, "DAGSTER_HOME": str(home), "SHOPFLOW_LANDING_DIR": str(landing),
+            "SHOPFLOW_DUCKDB_PATH": str(db)}  # fmt: skip
+
+
+def timed_cli(
+    partition: Partition, env: dict[str, str], select: str = "bronze/orders"
+) -> tuple[float, float]:
     """Seconds and peak RSS (MiB) of one `dagster asset materialize` process."""
+    if isinstance(partition, tuple):
+        where = ["--partition-range", f"{partition[0]}...{partition[1]}"]
+    else:
+        where = ["--partition", partition.isoformat()]
     cmd = [
-        str(Path(sys.executable).with_name("dagster")), "asset", "materialize",
-        "-m", "shopflow_assets.definitions", "--select", select, "--partition", partition.isoformat(),
-    ]  # fmt: skip
+        _bin("dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "shopflow_assets.definitions",
+        "--select",
+        select,
+        *where,
+    ]
     started = time.perf_counter()
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a chatty run cannot block on a full pipe
         proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -51,15 +112,29 @@ def _timed_cli(partition: date, env: dict[str, str], select: str = "bronze/order
         log.seek(0)
         output = log.read().decode(errors="replace")
     if status != 0 or "RUN_SUCCESS" not in output:
-        raise SystemExit(f"materialization of {partition} failed:\n{output[-3000:]}")
+        raise SystemExit(f"materialization of {select} for {partition} failed:\n{output[-3000:]}")
     return elapsed, usage.ru_maxrss / 1024
 
 
-def _runs(seconds: Iterable[float]) -> str:
+def runs(seconds: Iterable[float]) -> str:
     return "[" + " ".join(f"{t:.2f}" for t in seconds) + "]"
 
 
-def _duckdb_alone(csv_path: Path, db: Path) -> float:
+def spread(values: Sequence[float]) -> str:
+    """Median and interquartile range: how far apart the rounds are, not just their middle."""
+    if len(values) < 2:
+        return f"median {statistics.median(values):.2f}"
+    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return f"median {statistics.median(values):.2f}, IQR {q1:.2f}-{q3:.2f}"
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def duckdb_alone(csv_path: Path, db: Path) -> float:
+    """(a): DuckDB alone loading the orders CSV with the bronze schema, into a fresh file."""
     spec = get_source("orders")
     with csv_path.open("rb") as fh:
         header = header_line(fh.read(1 << 16))
@@ -77,61 +152,47 @@ def _duckdb_alone(csv_path: Path, db: Path) -> float:
     return time.perf_counter() - started
 
 
-def main() -> int:
-    work = REPO_ROOT / "data" / "bench"
-    landing = work / "landing"
-    work.mkdir(parents=True, exist_ok=True)
-    print(f"Generating {ORDERS:,} orders for {DAY} ...", flush=True)
-    t0 = time.perf_counter()
-    # In a child process: ru_maxrss survives exec, so a big parent would inflate the children's peaks.
-    subprocess.run(
-        [str(Path(sys.executable).with_name("shopflow")), "generate", "--start", DAY.isoformat(), "--days", "1",
-         "--orders-per-day", str(ORDERS), "--seed", "7", "--defect-rate", "0.001", "--out", str(landing)],
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    manifest = json.loads((landing / "_manifest.json").read_text())
-    print(f"  generated in {time.perf_counter() - t0:.1f} s")
-    (orders_file,) = [f for f in manifest["files"] if f["source"] == "orders"]
-    csv_path = landing / orders_file["path"]
+def day_bench() -> bool:
+    landing = cached_landing(DAY, 1, ORDERS, seed=7, defect_rate=0.001)
+    csv_path, orders_file = orders_csv(landing, DAY)
     size_mb = csv_path.stat().st_size / 1e6
+    print(f"Day bench starts: {load_average()}", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="shopflow-bench-") as tmp:
-        home = Path(tmp) / "dagster_home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        db = Path(tmp) / "shopflow.duckdb"
-        env = {**os.environ, "DAGSTER_HOME": str(home), "SHOPFLOW_LANDING_DIR": str(landing),
-               "SHOPFLOW_DUCKDB_PATH": str(db)}  # fmt: skip
-        _timed_cli(EMPTY_DAY, env)  # warm-up: byte-compile and page in the code location once
+    with tempfile.TemporaryDirectory(prefix="shopflow-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        db = tmp / "shopflow.duckdb"
+        env = instance_env(tmp, landing, db)
+        timed_cli(EMPTY_DAY, env)  # warm-up: byte-compile and page in the code location once
         # REPEATS rounds, each timing (a), (b) and (c) back to back, every one from a fresh warehouse
         # file, so that (b) - (c) is the load alone. This VM's speed drifts by tens of percent over
         # a minute; a ratio taken within one round cancels the drift, so the target is judged on
         # the median of the per-round ratios (the ratio of the medians is printed beside it).
         a_runs, b_runs, c_runs, rss_b = [], [], [], 0.0
         for i in range(REPEATS):
-            a_runs.append(_duckdb_alone(csv_path, Path(tmp) / f"a{i}.duckdb"))
-            b_time, rss = _timed_cli(DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(Path(tmp) / f"b{i}.duckdb")})
+            a_runs.append(duckdb_alone(csv_path, tmp / f"a{i}.duckdb"))
+            b_time, rss = timed_cli(DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(tmp / f"b{i}.duckdb")})
             b_runs.append(b_time)
             rss_b = max(rss_b, rss)
-            c_runs.append(
-                _timed_cli(EMPTY_DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(Path(tmp) / f"c{i}.duckdb")})[0]
-            )
+            c_runs.append(timed_cli(EMPTY_DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(tmp / f"c{i}.duckdb")})[0])
         # silver: the day's other sources and the catalog / customer master first (not timed) ...
-        _timed_cli(DAY, env, UPSTREAM_OF_SILVER_ORDERS)
-        prepared = Path(tmp) / "prepared.duckdb"
+        timed_cli(DAY, env, UPSTREAM_OF_SILVER_ORDERS)
+        prepared = tmp / "prepared.duckdb"
         shutil.copy(db, prepared)
         # ... then silver/orders with its Pandera contract, routing, rule checks and reconciliation,
-        # in rounds of (a), (d) and an empty-day run, like bronze
+        # in rounds of (a), (d), an empty-day run and (a) again: (d) takes several times (a), so
+        # the round's (a) is the mean of one before and one after it, which follows the drift
+        # across the round instead of sampling its start.
         d_runs, c2_runs, a2_runs, rss_d = [], [], [], 0.0
         for i in range(REPEATS):
-            a2_runs.append(_duckdb_alone(csv_path, Path(tmp) / f"a2_{i}.duckdb"))
+            before = duckdb_alone(csv_path, tmp / f"a2_{i}.duckdb")
             shutil.copy(prepared, db)
-            d_time, rss = _timed_cli(DAY, env, "silver/orders")
+            d_time, rss = timed_cli(DAY, env, "silver/orders")
             d_runs.append(d_time)
             rss_d = max(rss_d, rss)
             c2_runs.append(
-                _timed_cli(EMPTY_DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(Path(tmp) / f"e{i}.duckdb")})[0]
+                timed_cli(EMPTY_DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(tmp / f"e{i}.duckdb")})[0]
             )
+            a2_runs.append((before + duckdb_alone(csv_path, tmp / f"a3_{i}.duckdb")) / 2)
         with connect(db, read_only=True) as con:
             (rows,) = con.execute("SELECT count(*) FROM bronze.orders").fetchone()
             (rejected,) = con.execute(
@@ -152,13 +213,12 @@ def main() -> int:
     print(f"\nBronze benchmark: {orders_file['records']:,} records, {size_mb:.0f} MB CSV ({orders_file['encoding']}, "
           f"delimiter {orders_file['delimiter']!r})")  # fmt: skip
     print(f"  {REPEATS} rounds of (a), (b), (c); medians, then every round in brackets")
-    print(f"  (a) DuckDB alone, CREATE TABLE AS read_csv  {a:7.2f} s   {_runs(a_runs)}")
-    print(f"  (b) dagster asset materialize bronze/orders  {b:7.2f} s   {_runs(b_runs)}")
-    print(f"  (c) same CLI, day with no files              {c:7.2f} s   {_runs(c_runs)}")
+    print(f"  (a) DuckDB alone, CREATE TABLE AS read_csv  {a:7.2f} s   {runs(a_runs)}")
+    print(f"  (b) dagster asset materialize bronze/orders  {b:7.2f} s   {runs(b_runs)}")
+    print(f"  (c) same CLI, day with no files              {c:7.2f} s   {runs(c_runs)}")
     print(f"  peak RSS of (b): {rss_b:,.0f} MiB")
-    print(
-        f"  (b - c) / a = {ratio:.2f}, median of the rounds {_runs(ratios)}   (target <= {TARGETS['ratio']})"
-    )
+    print(f"  (b - c) / a = {ratio:.2f}, {spread(ratios)} of the rounds {runs(ratios)}   "
+          f"(target <= {TARGETS['ratio']})")  # fmt: skip
     print(f"  (ratio of the medians: {(b - c) / a:.2f})")
     print(f"  rows/s through bronze: {rows / (b - c):,.0f}   ({rows:,} loaded, {rejected:,} quarantined)")
     ok = ratio <= TARGETS["ratio"] and c <= TARGETS["fixed_s"] and rss_b <= TARGETS["rss_mb"]
@@ -169,23 +229,40 @@ def main() -> int:
     silver_ratio = statistics.median(silver_ratios)
     print(f"\nSilver benchmark: bronze.orders -> silver/orders ({silver_rows:,} rows, {silver_rejected:,} rejected, "
           f"{flagged:,} flagged; {checks} rule results incl. reconciliation)")  # fmt: skip
+    print(f"  {REPEATS} rounds of (a), (d), (c), (a); (a) is the mean of the round's two")
     print(
-        f"  (a) again, one per silver round             {statistics.median(a2_runs):7.2f} s   {_runs(a2_runs)}"
+        f"  (a) DuckDB alone, around each (d)           {statistics.median(a2_runs):7.2f} s   {runs(a2_runs)}"
     )
-    print(f"  (d) dagster asset materialize silver/orders  {d:7.2f} s   {_runs(d_runs)}")
+    print(f"  (d) dagster asset materialize silver/orders  {d:7.2f} s   {runs(d_runs)}")
     print(
-        f"      paired empty-day runs                    {statistics.median(c2_runs):7.2f} s   {_runs(c2_runs)}"
+        f"  (c) paired empty-day runs                    {statistics.median(c2_runs):7.2f} s   {runs(c2_runs)}"
     )
     print(f"  peak RSS of (d): {rss_d:,.0f} MiB")
-    print(f"  (d - c) / a = {silver_ratio:.2f}, median of the rounds {_runs(silver_ratios)}   "
+    print(f"  (d - c) / a = {silver_ratio:.2f}, {spread(silver_ratios)} of the rounds {runs(silver_ratios)}   "
           f"(target <= {TARGETS['silver_ratio']})")  # fmt: skip
     print(f"  (ratio of the medians: {(d - statistics.median(c2_runs)) / statistics.median(a2_runs):.2f})")
     silver_ok = silver_ratio <= TARGETS["silver_ratio"] and rss_d <= TARGETS["silver_rss_mb"]
     print(
         "  silver targets:", "met" if silver_ok else "NOT met", f"(RSS <= {TARGETS['silver_rss_mb']:.0f} MiB)"
     )
-    return 0 if ok and silver_ok else 1
+    print(f"  day bench ends: {load_average()}")
+    return ok and silver_ok
+
+
+def main(argv: Sequence[str]) -> int:
+    from shopflow_assets import bench_big, bench_history
+
+    parts = {"day": day_bench, "history": bench_history.history_bench, "big": bench_big.big_bench}
+    chosen = list(argv) or ["day", "history"]
+    unknown = [p for p in chosen if p not in parts]
+    if unknown:
+        raise SystemExit(f"unknown bench part(s) {unknown}: choose from {list(parts)}")
+    results = []
+    for name in chosen:
+        print(f"\n=== bench {name} ===", flush=True)
+        results.append(parts[name]())
+    return 0 if all(results) else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
