@@ -274,3 +274,14 @@ def test_partition_labels_name_the_days_inclusively_like_dagster() -> None:
     assert partitions_of({**range_tags, "dagster/asset_partition_range_end": "2024-01-01"}) == "2024-01-01"
     assert partitions_of({"dagster/partition": "2024-01-05"}) == "2024-01-05"
     assert partitions_of({}) == ""
+
+
+def test_the_cursor_of_the_former_run_failure_sensor_carries_on_from_its_record() -> None:
+    """A deployment whose daemon stored the run_failure_sensor's cursor under this name loses nothing."""
+    from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorCursor
+
+    from shopflow_assets.sensors.alerts import AlertCursor
+
+    old = RunStatusSensorCursor(record_id=42, record_timestamp=None).to_json()
+    assert AlertCursor.parse(old) == AlertCursor(42, [])
+    assert AlertCursor.parse(None) is None
