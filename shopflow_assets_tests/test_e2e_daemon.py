@@ -599,9 +599,7 @@ def _run_record(platform: Platform, run_id: str) -> dg.RunRecord:
     return record
 
 
-def test_a_killed_cli_run_is_failed_and_the_queue_goes_on(
-    platform: Platform, loaded: list[dg.DagsterRun]
-) -> None:
+def test_a_killed_cli_run_is_failed_and_the_queue_goes_on(platform: Platform) -> None:
     """Last in the module (it leaves an alert behind). A CLI run waits for the DuckDB lock the test
     holds (a slow run) and holds the pool's one slot, so a sensor run queues behind it. The reaper
     leaves the slow run alone; after `kill -9` it fails it within a few ticks and the queue goes on."""
