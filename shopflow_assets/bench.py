@@ -53,7 +53,7 @@ def cached_landing(start: date, days: int, orders: int, seed: int = 42, defect_r
     generation is never taken for a finished one."""
     folder = WORK / f"landing_{start}_{days}d_{orders}o_seed{seed}_defects{defect_rate}"
     if (folder / "_manifest.json").exists():
-        print(f"Landing data: {folder.relative_to(REPO_ROOT)} (cached)", flush=True)
+        print(f"Landing data: {folder} (cached)", flush=True)
         return folder
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -65,8 +65,9 @@ def cached_landing(start: date, days: int, orders: int, seed: int = 42, defect_r
          str(orders), "--seed", str(seed), "--defect-rate", str(defect_rate), "--out", str(partial)],
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
+    shutil.rmtree(folder, ignore_errors=True)  # a folder left without its manifest
     partial.rename(folder)
-    print(f"  generated in {time.perf_counter() - started:.1f} s -> {folder.relative_to(REPO_ROOT)}")
+    print(f"  generated in {time.perf_counter() - started:.1f} s -> {folder}")
     return folder
 
 
