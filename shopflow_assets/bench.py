@@ -175,6 +175,9 @@ def day_bench() -> bool:
             b_runs.append(b_time)
             rss_b = max(rss_b, rss)
             c_runs.append(timed_cli(EMPTY_DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(tmp / f"c{i}.duckdb")})[0])
+            print(
+                f"  bronze round {i + 1}: a {a_runs[-1]:.2f} b {b_time:.2f} c {c_runs[-1]:.2f} s", flush=True
+            )
         # silver: the day's other sources and the catalog / customer master first (not timed) ...
         timed_cli(DAY, env, UPSTREAM_OF_SILVER_ORDERS)
         prepared = tmp / "prepared.duckdb"
@@ -194,6 +197,10 @@ def day_bench() -> bool:
                 timed_cli(EMPTY_DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(tmp / f"e{i}.duckdb")})[0]
             )
             a2_runs.append((before + duckdb_alone(csv_path, tmp / f"a3_{i}.duckdb")) / 2)
+            print(
+                f"  silver round {i + 1}: a {a2_runs[-1]:.2f} d {d_time:.2f} c {c2_runs[-1]:.2f} s",
+                flush=True,
+            )
         with connect(db, read_only=True) as con:
             (rows,) = con.execute("SELECT count(*) FROM bronze.orders").fetchone()
             (rejected,) = con.execute(

@@ -34,14 +34,16 @@ def big_bench() -> bool:
         tmp = Path(tmp_name)
         db = tmp / "shopflow.duckdb"
         env = instance_env(tmp, landing, db)
-        steps = {  # in order, all on one warehouse: each step reads what the one before wrote
-            "(c) empty day, bronze/orders": timed_cli(
-                EMPTY_DAY, {**env, "SHOPFLOW_DUCKDB_PATH": str(tmp / "c.duckdb")}
-            ),
-            "(b) bronze/orders": timed_cli(DAY, env, "bronze/orders"),
-            "    other sources, catalog, customer master": timed_cli(DAY, env, UPSTREAM_OF_SILVER_ORDERS),
-            "(d) silver/orders": timed_cli(DAY, env, "silver/orders"),
-        }
+        c_env = {**env, "SHOPFLOW_DUCKDB_PATH": str(tmp / "c.duckdb")}
+        steps = {}  # in order, all on one warehouse: each step reads what the one before wrote
+        for name, day, select, step_env in [
+            ("(c) empty day, bronze/orders", EMPTY_DAY, "bronze/orders", c_env),
+            ("(b) bronze/orders", DAY, "bronze/orders", env),
+            ("    other sources, catalog, customer master", DAY, UPSTREAM_OF_SILVER_ORDERS, env),
+            ("(d) silver/orders", DAY, "silver/orders", env),
+        ]:
+            steps[name] = timed_cli(day, step_env, select)
+            print(f"  {name.strip()}: {steps[name][0]:.1f} s, peak RSS {steps[name][1]:,.0f} MiB", flush=True)
         with connect(db, read_only=True) as con:
             bronze_rows, silver_rows = con.execute(
                 "SELECT (SELECT count(*) FROM bronze.orders), (SELECT count(*) FROM silver.orders)"

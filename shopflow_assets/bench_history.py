@@ -54,6 +54,7 @@ def history_bench() -> bool:
         built, db = tmp / "built.duckdb", tmp / "shopflow.duckdb"
         env = instance_env(tmp, landing, built)
         build_s, build_rss = timed_cli((START, LATE), env, "*")
+        print(f"  built {DAYS} days in {build_s:.1f} s", flush=True)
         size_mb = warehouse_mb(built)
         rows = layer_rows(built)
         env["SHOPFLOW_DUCKDB_PATH"] = str(db)
@@ -65,6 +66,7 @@ def history_bench() -> bool:
                 elapsed, peak = timed_cli(day, env, "*")
                 times[day].append(elapsed)
                 rss = max(rss, peak)
+                print(f"  round {i + 1}: {day} {elapsed:.2f} s", flush=True)
         rerun_mb = warehouse_mb(db)
 
     early, late, empty = times[EARLY], times[LATE], times[EMPTY]
