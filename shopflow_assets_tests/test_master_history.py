@@ -4,7 +4,6 @@ master data rebuilds exactly the days it changes, and an old snapshot-shaped war
 
 from __future__ import annotations
 
-import random
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -81,7 +80,7 @@ def test_versions_open_change_collapse_and_close(landing: Path, warehouse: Path)
         landing, D2, [_product("P1", D2, price=12.0), _product("P2", D1), _product("P3", D2, active=False)]
     )
     _products(landing, D3, [_product("P3", D3)])
-    assert materialize("*", landing, warehouse, D1, D4).success
+    assert materialize(["bronze/products", "silver/products"], landing, warehouse, D1, D4).success
     assert _q(warehouse, "SELECT product_id, valid_from::VARCHAR, valid_to::VARCHAR, is_current, retail_price, "
                          "_partition_date::VARCHAR FROM silver.products ORDER BY 1, 2") == [
         ("P1", D1, D2, False, 10.0, D1),
@@ -152,13 +151,13 @@ def test_a_late_catalog_file_rebuilds_exactly_the_days_it_changes(landing: Path,
 
 @pytest.fixture(scope="module")
 def delivered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Six generated days (changes, defects, people merging) loaded into bronze, silver not built."""
+    """Five generated days (changes, defects, people merging) loaded into bronze, silver not built."""
     root = tmp_path_factory.mktemp("history")
     landing, warehouse = root / "landing", root / "delivered.duckdb"
-    generate(landing, date(2024, 1, 1), 6, 20, seed=11, defect_rate=0.05)
+    generate(landing, date(2024, 1, 1), 5, 20, seed=11, defect_rate=0.05)
     with connect(warehouse) as con:
         for spec in SOURCES.values():
-            load_bronze(con, spec, landing, date(2024, 1, 1), date(2024, 1, 7), "load")
+            load_bronze(con, spec, landing, date(2024, 1, 1), date(2024, 1, 6), "load")
     return warehouse
 
 
@@ -182,10 +181,9 @@ def _master(warehouse: Path) -> dict[str, list[tuple]]:
 
 
 ORDERS = [
-    [(i, i) for i in range(6)],  # in order
-    [(i, i) for i in reversed(range(6))],  # reverse
-    [(i, i) for i in random.Random(1).sample(range(6), 6)],  # shuffled
-    [(3, 5), (0, 0), (1, 2), (4, 4), (0, 0)],  # a range run, a late old day, a replayed day
+    [(i, i) for i in range(5)],  # in order
+    [(i, i) for i in reversed(range(5))],  # reverse
+    [(2, 4), (0, 0), (1, 1), (3, 3), (0, 0)],  # a range run, then old days late, then a replayed day
 ]
 
 
@@ -194,7 +192,7 @@ def test_the_history_is_the_same_whatever_order_days_are_built_in(delivered: Pat
     replays equals one range run, table for table."""
     ranged = tmp_path / "ranged.duckdb"
     shutil.copy(delivered, ranged)
-    _build(ranged, 0, 5)
+    _build(ranged, 0, 4)
     expected = _master(ranged)
     assert set(expected) == {f"silver.{t}" for t in MASTER_TABLES}
     for n, order in enumerate(ORDERS):
