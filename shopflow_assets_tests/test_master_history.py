@@ -21,7 +21,7 @@ from shopflow_assets.cli import main as shopflow
 from shopflow_assets.definitions import defs
 from shopflow_assets.generator import generate
 from shopflow_assets.resources import QualityRulesResource, WarehouseResource, connect
-from shopflow_assets.sensors.stale import SENSOR_NAME
+from shopflow_assets.sensors.stale import JOB_NAME, SENSOR_NAME
 from shopflow_assets.sources import SOURCES
 from shopflow_assets.warehouse.schema import ensure_schema
 from shopflow_assets_tests.conftest import materialize, order_line, write_csv, write_json
@@ -142,6 +142,8 @@ def test_a_late_catalog_file_rebuilds_exactly_the_days_it_changes(landing: Path,
                          "ORDER BY ALL") == [("orders", D3, 1), ("orders", D5, 1)]  # fmt: skip
     requests = stale_requests(warehouse, instance)
     assert requests == [(D3, ["silver/orders"]), (D5, ["silver/orders"])]
+    job = defs.resolve_job_def(JOB_NAME)  # the daemon can launch them: the sensor's job holds the subset
+    job.get_subset(asset_selection={dg.AssetKey.from_user_string("silver/orders")})
     for day, _ in requests:
         assert materialize("silver/orders", landing, warehouse, day).success
     assert _unknown_products(warehouse) == []
