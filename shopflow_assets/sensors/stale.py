@@ -1,10 +1,11 @@
-"""Rebuild the days that late master data changed (meta.stale_partitions).
+"""Rebuild the days that late deliveries changed (meta.stale_partitions).
 
 A products or customer-master build records the already-built days of silver/orders and
 silver/inventory_movements whose stored lookups no longer match the versions (an unknown product that
-is now known, a customer id that now has a key). This sensor requests one run per such day of exactly
-the stale tables (and what reads them); the run's build clears the day. It reads the warehouse
-read-only and skips the tick while a run holds the write lock.
+is now known, a customer id that now has a key); other builds may record days too (cross-day rules).
+This sensor requests one run per such day of exactly the stale tables (and what reads them); the
+run's build clears the day. It reads the warehouse read-only and skips the tick while a run holds
+the write lock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from shopflow_assets.sensors.files import INTERVAL_SECONDS, LOCK_WAIT_SECONDS
 
 SENSOR_NAME = "stale_partitions"
 JOB_NAME = "rebuild_stale_days"
-LOOKING_UP = ("orders", "inventory_movements")
 
 
 def _key(table: str) -> dg.AssetKey:
@@ -26,9 +26,11 @@ def _key(table: str) -> dg.AssetKey:
 
 rebuild_stale_days_job = dg.define_asset_job(
     JOB_NAME,
-    selection=dg.AssetSelection.assets(*(_key(t) for t in LOOKING_UP)).downstream(),
-    description="Days of silver/orders and silver/inventory_movements that late master data resolves differently.",
-    tags={"shopflow/reason": "stale master-data lookups"},
+    # any silver table may be recorded stale (orders and stock movements by late master data, other
+    # tables by cross-day rules): the job holds them all, each run selects the stale ones
+    selection=dg.AssetSelection.groups("silver").downstream(),
+    description="Days of silver tables whose stored lookups or cross-day verdicts late deliveries changed.",
+    tags={"shopflow/reason": "stale partitions"},
 )
 
 
@@ -49,8 +51,8 @@ def stale_days(warehouse: WarehouseResource) -> list[tuple[str, list[str], str]]
 
 
 def _rebuilt(context: dg.SensorEvaluationContext, tables: list[str]) -> list[dg.AssetKey]:
-    """The stale tables and what reads them."""
-    selection = dg.AssetSelection.assets(*(_key(t) for t in tables))
+    """The stale tables (a whole multi-asset, for the customer master) and what reads them."""
+    selection = dg.AssetSelection.assets(*(_key(t) for t in tables)).required_multi_asset_neighbors()
     if context.repository_def is None:
         return [_key(t) for t in tables]
     keys = selection.downstream().resolve(context.repository_def.asset_graph)
@@ -59,8 +61,8 @@ def _rebuilt(context: dg.SensorEvaluationContext, tables: list[str]) -> list[dg.
 
 @dg.sensor(
     name=SENSOR_NAME,
-    description="Rebuilds exactly the orders / inventory days whose customer or product lookups late master "
-    "data changed (meta.stale_partitions).",
+    description="Rebuilds exactly the silver days that late deliveries changed (meta.stale_partitions): orders / "
+    "inventory days whose customer or product lookups late master data changed, and the like.",
     job=rebuild_stale_days_job,
     minimum_interval_seconds=INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.STOPPED,
