@@ -200,9 +200,7 @@ def _stage_first_deliveries(
     if FIRST_DELIVERED not in {c for r in rules.values() for c in r.columns}:
         return
     key, column = ident(table.key), ident(FIRST_DELIVERED)
-    delivered = " UNION ALL ".join(
-        f"SELECT NULLIF(trim({key}), '') AS k, _partition_date FROM bronze.{ident(b)}" for b in table.bronze
-    )
+    delivered = _deliveries(table)
     con.execute(
         f"""UPDATE {CANDIDATES} c SET {column} = d.first_day
         FROM (SELECT k, min(_partition_date) AS first_day FROM ({delivered})
@@ -210,6 +208,57 @@ def _stage_first_deliveries(
                 AND k IN (SELECT {key} FROM _sv_cand) GROUP BY k) d
         WHERE c.{key} = d.k AND d.first_day < c._partition_date"""
     )
+
+
+def _deliveries(table: SilverTable) -> str:
+    """SQL: every delivered key (k) of the table with its day, from bronze."""
+    key = ident(table.key)
+    return " UNION ALL ".join(
+        f"SELECT NULLIF(trim({key}), '') AS k, _partition_date FROM bronze.{ident(b)}" for b in table.bronze
+    )
+
+
+def _mark_later_days(
+    con: duckdb.DuckDBPyConnection, table: SilverTable, start: date, end: date, run_id: str, at: datetime
+) -> None:
+    """Later days already built whose cross-day verdict this window's deliveries change: a key they
+    kept is now delivered earlier (in this window), or a key they marked as already delivered no
+    longer is. They go to meta.stale_partitions, which the stale_partitions sensor rebuilds, so the
+    history is the same whatever order the days were delivered and built in."""
+    rule = f"{table.key}_unique"
+    ledger = table.ledger_table
+    (exists,) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'silver' "
+        "AND table_name = ?",
+        [ledger],
+    ).fetchone()
+    if not exists or FIRST_DELIVERED not in {c for r in _contract_rules(table).values() for c in r.columns}:
+        return
+    key, silver = ident(table.key), f"silver.{ident(ledger)}"
+    con.execute(
+        f"""INSERT INTO meta.stale_partitions
+        SELECT $table, day, count(*), $rule, $run_id, $at::TIMESTAMP FROM (
+            SELECT _partition_date AS day FROM {silver}
+            WHERE _partition_date >= $end AND NOT list_contains(_flags, $rule)
+              AND {key} IN (SELECT {key} FROM _sv_cand)
+            UNION ALL
+            SELECT x.day FROM (
+                SELECT partition_date AS day, record_key AS k FROM quarantine.rejected_records
+                WHERE source = $table AND layer = 'silver' AND rule = $rule AND partition_date >= $end
+                UNION ALL
+                SELECT _partition_date, {key} FROM {silver} WHERE _partition_date >= $end AND list_contains(_flags, $rule)
+            ) x
+            WHERE NOT EXISTS (SELECT 1 FROM ({_deliveries(table)}) b WHERE b.k = x.k AND b._partition_date < x.day)
+        ) d
+        WHERE NOT EXISTS (SELECT 1 FROM meta.stale_partitions s WHERE s.table_name = $table AND s.partition_date = d.day)
+        GROUP BY day""",
+        {"table": table.name, "rule": rule, "run_id": run_id, "at": at, "end": end},
+    )
+
+
+def _contract_rules(table: SilverTable) -> dict:
+    """The table's contract rules (the validation module is loaded by now)."""
+    return importlib.import_module("shopflow_assets.quality.validate").contract_rules(table.name)
 
 
 def _route(
@@ -424,6 +473,7 @@ def _build_silver(
     with transaction(con):
         publish(con, start, end, run_id, at)
         clear_stale(con, table.name, start, end)
+        _mark_later_days(con, table, start, end, run_id, at)
         con.execute(
             f"DELETE FROM quarantine.rejected_records WHERE source = ? AND layer = ? AND "
             f"{_window_sql('partition_date', start, end)}",
