@@ -75,7 +75,8 @@ def _alerts(report: QualityReport) -> str:
 
 
 def _quarantined(report: QualityReport) -> str:
-    """Information, not an alert: these records never reached silver."""
+    """Information, not an alert: critical rules within their threshold (above it, the rule is a
+    CRITICAL alert and the blocking critical_rules check failed)."""
     q = report.quarantined_by_critical_rules
     if not q:
         return "Quarantined by critical rules: none"
