@@ -411,7 +411,7 @@ def loaded(platform: Platform, first_three_days: Delivery) -> list[dg.DagsterRun
         _deliver(first_three_days.stage, platform.landing, relative)
     # fresh mtimes: each sensor waits for the files to settle, then asks for one run per day
     # 18 runs one at a time; generous, as a shared 2-core machine can halve the pace
-    return platform.wait_for_runs(baseline, len(regular), timeout=420, what="three days of every source")
+    return platform.wait_for_runs(baseline, len(regular), timeout=600, what="three days of every source")
 
 
 def _assert_all_succeeded(platform: Platform, runs: list[dg.DagsterRun]) -> None:
