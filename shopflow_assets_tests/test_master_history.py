@@ -140,6 +140,11 @@ def test_a_late_catalog_file_rebuilds_exactly_the_days_it_changes(landing: Path,
     assert materialize("bronze/products*", landing, warehouse, D2).success  # what the products sensor runs
     assert _q(warehouse, "SELECT table_name, partition_date::VARCHAR, rows_changed FROM meta.stale_partitions "
                          "ORDER BY ALL") == [("orders", D3, 1), ("orders", D5, 1)]  # fmt: skip
+    # a running orders run for day 3 (a file sensor's, say) will rebuild it: only day 5 is requested
+    busy = dg.DagsterInstance.ephemeral()
+    busy.add_run(dg.DagsterRun(job_name="ingest_orders", run_id="running-day-3", status=dg.DagsterRunStatus.STARTED,
+                                 tags={"dagster/partition": D3}))  # fmt: skip
+    assert stale_requests(warehouse, busy) == [(D5, ["silver/orders"])]
     requests = stale_requests(warehouse, instance)
     assert requests == [(D3, ["silver/orders"]), (D5, ["silver/orders"])]
     job = defs.resolve_job_def(JOB_NAME)  # the daemon can launch them: the sensor's job holds the subset

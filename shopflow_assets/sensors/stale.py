@@ -10,6 +10,8 @@ the write lock.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import dagster as dg
 import duckdb
 
@@ -59,6 +61,40 @@ def _rebuilt(context: dg.SensorEvaluationContext, tables: list[str]) -> list[dg.
     return sorted(keys, key=lambda k: k.to_user_string())
 
 
+PENDING = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+
+
+def _days(tags: dict[str, str]) -> list[str]:
+    if "dagster/partition" in tags:
+        return [tags["dagster/partition"]]
+    first, last = (
+        tags.get("dagster/asset_partition_range_start"),
+        tags.get("dagster/asset_partition_range_end"),
+    )
+    if not (first and last):
+        return []
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+
+
+def pending_builds(context: dg.SensorEvaluationContext) -> set[tuple[str, dg.AssetKey]]:
+    """(day, asset) that runs not yet finished will build: those days need no rebuild of their own
+    (a file sensor's run for the day, say, resolves against the versions as they are by then)."""
+    repo = context.repository_def
+    out: set[tuple[str, dg.AssetKey]] = set()
+    for run in context.instance.get_runs(filters=dg.RunsFilter(statuses=PENDING)):
+        keys = run.asset_selection
+        if keys is None and repo is not None and repo.has_job(run.job_name):
+            keys = repo.get_job(run.job_name).asset_layer.executable_asset_keys
+        out |= {(day, key) for day in _days(run.tags) for key in keys or ()}
+    return out
+
+
 @dg.sensor(
     name=SENSOR_NAME,
     description="Rebuilds exactly the silver days that late deliveries changed (meta.stale_partitions): orders / "
@@ -74,16 +110,26 @@ def stale_partitions_sensor(
         days = stale_days(warehouse)
     except WarehouseLockedError:
         return dg.SensorResult(skip_reason="a run holds the warehouse; looking for stale days next tick")
-    requests = [
-        dg.RunRequest(
-            # one request per detection: a day made stale again later is rebuilt again
-            run_key=f"{day}|{','.join(tables)}|{detected_at}",
-            partition_key=day,
-            asset_selection=_rebuilt(context, tables),
-            tags={"shopflow/stale_tables": ",".join(tables)},
+    pending = pending_builds(context)
+    requests, waiting = [], []
+    for day, tables, detected_at in days:
+        if all((day, _key(t)) in pending for t in tables):
+            waiting.append(day)
+            continue
+        requests.append(
+            dg.RunRequest(
+                # one request per detection: a day made stale again later is rebuilt again
+                run_key=f"{day}|{','.join(tables)}|{detected_at}",
+                partition_key=day,
+                asset_selection=_rebuilt(context, tables),
+                tags={"shopflow/stale_tables": ",".join(tables)},
+            )
         )
-        for day, tables, detected_at in days
-    ]
-    return dg.SensorResult(
-        run_requests=requests, skip_reason=None if requests else "no day resolves master data differently"
-    )
+    skip = None
+    if not requests:
+        skip = (
+            f"stale days {', '.join(waiting)} are rebuilt by runs already queued or running"
+            if waiting
+            else "no day resolves master data differently"
+        )
+    return dg.SensorResult(run_requests=requests, skip_reason=skip)
