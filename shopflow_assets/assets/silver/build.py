@@ -329,19 +329,18 @@ def _outcomes(
     scores = [
         DayScore(*row)
         for row in con.execute(
-            f"""WITH cand AS (SELECT * FROM _sv_cand WHERE {in_window}),
-            days AS (SELECT DISTINCT _partition_date FROM cand
-                     UNION SELECT DISTINCT _partition_date FROM _sv_dups WHERE {in_window})
-            SELECT d._partition_date,
-                   (SELECT count(*) FROM cand c WHERE c._partition_date = d._partition_date),
-                   (SELECT count(*) FROM cand c WHERE c._partition_date = d._partition_date
-                      AND c._row_id NOT IN (SELECT _row_id FROM _sv_fail)),
-                   (SELECT count(*) FROM cand c JOIN _sv_verdict v USING (_row_id)
-                      WHERE c._partition_date = d._partition_date AND v.rejected),
-                   (SELECT count(*) FROM cand c JOIN _sv_verdict v USING (_row_id)
-                      WHERE c._partition_date = d._partition_date AND NOT v.rejected AND len(v.flags) > 0),
-                   (SELECT count(*) FROM _sv_dups x WHERE x._partition_date = d._partition_date)
-            FROM days d ORDER BY 1"""
+            # One pass over the candidates (a day can be large), not one per figure.
+            f"""WITH per_day AS (
+                SELECT c._partition_date, count(*) AS checked,
+                       count(*) FILTER (WHERE v._row_id IS NULL) AS passing,
+                       count(*) FILTER (WHERE v.rejected) AS rejected,
+                       count(*) FILTER (WHERE NOT v.rejected AND len(v.flags) > 0) AS flagged
+                FROM _sv_cand c LEFT JOIN _sv_verdict v USING (_row_id)
+                WHERE {in_window.replace("_partition_date", "c._partition_date")} GROUP BY 1),
+            dups AS (SELECT _partition_date, count(*) AS n FROM _sv_dups WHERE {in_window} GROUP BY 1)
+            SELECT _partition_date, coalesce(checked, 0), coalesce(passing, 0), coalesce(rejected, 0),
+                   coalesce(flagged, 0), coalesce(n, 0)
+            FROM per_day FULL JOIN dups USING (_partition_date) ORDER BY 1"""
         ).fetchall()
     ]
     checked = {s.day: s.rows_checked for s in scores}
