@@ -1,6 +1,5 @@
-"""`make bench`: a 1,000,000-order day through bronze and silver, against DuckDB alone, then a
-90-day history at the demo volume (`bench_history.py`); `make bench-big`: a 5,000,000-order day
-(`bench_big.py`).
+"""`make bench`: a 1,000,000-order day through bronze and silver, against DuckDB alone, a 90-day
+history at the demo volume (`bench_history.py`) and a 5,000,000-order day (`bench_big.py`).
 
 The day bench: (a) DuckDB loading the CSV into a DuckDB file with the same schema, (b) the
 `bronze/orders` materialization of that day through `dagster asset materialize`, (c) the same CLI run
@@ -8,7 +7,7 @@ for a day with no files (the fixed orchestration cost), (d) `silver/orders` for 
 Pandera contract, rule checks and reconciliation check. Reports (b - c) / a and (d - c) / a, rows per
 second and the peak RSS of (b) and (d).
 
-Usage: `python -m shopflow_assets.bench [day] [history] [big]` (default: day history).
+Usage: `python -m shopflow_assets.bench [day] [history] [big]` (default: all three).
 """
 
 from __future__ import annotations
@@ -261,7 +260,7 @@ def main(argv: Sequence[str]) -> int:
     from shopflow_assets import bench_big, bench_history
 
     parts = {"day": day_bench, "history": bench_history.history_bench, "big": bench_big.big_bench}
-    chosen = list(argv) or ["day", "history"]
+    chosen = list(argv) or list(parts)
     unknown = [p for p in chosen if p not in parts]
     if unknown:
         raise SystemExit(f"unknown bench part(s) {unknown}: choose from {list(parts)}")

@@ -1,6 +1,6 @@
-"""`make bench-big`: one 5,000,000-order day (BENCH_BIG_ORDERS) through bronze and silver, one run
-per step with its time and peak RSS: memory must stay bounded as the day grows, which the
-1,000,000-order day of `make bench` cannot show. Takes several minutes, hence its own target.
+"""`make bench`, part three (`make bench-big` alone): one 5,000,000-order day (BENCH_BIG_ORDERS)
+through bronze and silver, one run per step with its time and peak RSS: memory must stay bounded as
+the day grows, which the 1,000,000-order day cannot show.
 """
 
 from __future__ import annotations
