@@ -157,11 +157,11 @@ def test_a_master_data_file_also_refreshes_what_looks_it_up() -> None:
     }  # fmt: skip
 
 
-def test_a_late_master_data_file_carries_its_change_into_later_snapshots(
+def test_a_late_master_data_file_requests_only_its_own_day(
     landing: Path, instance: dg.DagsterInstance
 ) -> None:
-    """Products of day 3 change the catalog as of days 3..10 (already built): day 3 gets its run,
-    days 4..10 one range run of the snapshot and of what looks products up."""
+    """Products of day 3 after days 1..10 were built: master data are versioned, so only day 3 gets a
+    run (the later days it changes are the stale_partitions sensor's, from the warehouse)."""
     for day in range(1, 11):
         instance.report_runless_asset_event(
             dg.AssetMaterialization(dg.AssetKey(["silver", "products"]), partition=f"2024-01-{day:02d}")
@@ -169,16 +169,8 @@ def test_a_late_master_data_file_carries_its_change_into_later_snapshots(
     path = landing / "products" / "products_2024-01-03_late.json"
     write_json(path, {"snapshot_date": "2024-01-03", "products": [{"product_id": "P9", "name": "Late"}]})
     _age(path)
-    result = make_tick(landing, instance, "products_files")()
-    day_run, range_run = result.run_requests
+    (day_run,) = make_tick(landing, instance, "products_files")().run_requests
     assert day_run.partition_key == "2024-01-03" and day_run.asset_selection is None  # the sensor's target
-    assert range_run.partition_key is None
-    assert (range_run.tags["dagster/asset_partition_range_start"], range_run.tags["dagster/asset_partition_range_end"]) == (
-        "2024-01-04", "2024-01-10"
-    )  # fmt: skip
-    assert {k.to_user_string() for k in range_run.asset_selection} == {
-        "silver/products", "silver/orders", "silver/inventory_movements",
-    }  # fmt: skip
 
 
 def test_an_orders_file_does_not_carry_forward(landing: Path, instance: dg.DagsterInstance, tick) -> None:
@@ -187,39 +179,6 @@ def test_an_orders_file_does_not_carry_forward(landing: Path, instance: dg.Dagst
     )
     _orders(landing, "2024-01-03")
     assert [r.partition_key for r in tick().run_requests] == ["2024-01-03"]
-
-
-@pytest.mark.parametrize("source", ["customers", "accounts", "products"])
-def test_carry_forward_runs_are_launchable(landing: Path, instance: dg.DagsterInstance, source: str) -> None:
-    """The range run selects whole multi-assets (the customer master) and what reads them."""
-    snapshot = "products" if source == "products" else "customers"
-    for day in (1, 2, 3):
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(dg.AssetKey(["silver", snapshot]), partition=f"2024-01-{day:02d}")
-        )
-    path = landing / source / f"{source}_2024-01-01_late.json"
-    write_json(
-        path, {"accounts": []} if source == "accounts" else {"snapshot_date": "2024-01-01", "products": []}
-    )
-    if source == "customers":
-        path.unlink()
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        path = landing / source / f"{source}_2024-01-01_late.parquet"
-        pq.write_table(pa.table({"customer_id": ["C1"]}), path)
-    _age(path)
-    requests = make_tick(landing, instance, f"{source}_files")().run_requests
-    (carry,) = [r for r in requests if r.partition_key is None]
-    selected = set(carry.asset_selection)
-    job = defs.resolve_job_def(defs.get_sensor_def(f"{source}_files").job_name)
-    job.get_subset(asset_selection=selected)  # raises if the sensor's job cannot launch it
-    expected = (
-        {"silver/products", "silver/orders", "silver/inventory_movements"}
-        if snapshot == "products"
-        else {"silver/customers", "silver/customer_id_map", "silver/customer_duplicates", "silver/orders"}
-    )
-    assert {k.to_user_string() for k in selected} == expected
 
 
 def test_each_source_has_a_named_job_that_its_sensor_starts() -> None:

@@ -7,8 +7,8 @@ only once complete: not a temp name, and either seen at the same size and mtime 
 tick or untouched for SETTLE_SECONDS. One run is requested per affected day, covering the
 source's bronze asset and everything downstream of it, with a run_key built from the day and the
 exact set of file hashes, so repeated ticks and daemon restarts never launch the same work twice.
-A source behind a snapshot table (products, CRM customers, web accounts) also carries a change on
-an old day forward: the later days already built get one range run of the snapshot and what reads it.
+A late master-data file (products, CRM customers, web accounts) needs nothing more: master data are
+versioned history, and the days it changes are rebuilt by the stale_partitions sensor (stale.py).
 
 A sensor's first tick (no cursor yet: just turned on, e.g. after `make demo`) would see every file
 as new. It reads the warehouse once, read-only, and takes files whose path and hash bronze already
@@ -26,13 +26,11 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from shopflow_assets.assets.silver.tables import SILVER_TABLES
 from shopflow_assets.landing import scan_source
 from shopflow_assets.partitions import daily_partitions
 from shopflow_assets.resources import LandingZoneResource, WarehouseLockedError, WarehouseResource
@@ -89,14 +87,11 @@ def evaluate(
     landing: Path,
     cursor: str | None,
     now: float | None = None,
-    carry_forward: tuple[str, list[dg.AssetKey]] | None = None,
     loaded: frozenset[tuple[str, str]] = frozenset(),
 ) -> tuple[list[dg.RunRequest], str, list[str]]:
     """The run requests, the new cursor and the reasons files were passed over (pure: no Dagster
     context, so it is easy to test and a bad file can only ever become a reason).
 
-    `carry_forward` is (last day already built, assets) for sources behind snapshot tables: a
-    change on day D also changes every later snapshot, so those days get one range run too.
     `loaded` is the (path, sha256) pairs bronze already holds: those files are done, not new."""
     now = time.time() if now is None else now
     done, pending = _load(cursor)
@@ -149,47 +144,8 @@ def evaluate(
                 tags={"shopflow/source": spec.name, "shopflow/files": str(len(hashes))},
             )
         )
-    if carry_forward and affected:
-        last_built, assets = carry_forward
-        first = date.fromisoformat(min(affected)) + timedelta(days=1)
-        if first.isoformat() <= last_built:
-            cause = {rel: fp.sha256 or "" for rel, (d, fp) in current.items() if d == min(affected)}
-            span = f"{first.isoformat()}...{last_built}"
-            requests.append(
-                dg.RunRequest(
-                    run_key=run_key(spec.name, span, cause),
-                    asset_selection=assets,
-                    tags={
-                        "dagster/asset_partition_range_start": first.isoformat(),
-                        "dagster/asset_partition_range_end": last_built,
-                        "shopflow/source": spec.name,
-                        "shopflow/reason": f"snapshots after {min(affected)} carry the change forward",
-                    },
-                )
-            )
     new_done = {rel: fp for rel, (_, fp) in current.items()}
     return requests, _dump(new_done, next_pending), notes
-
-
-def _snapshot_keys(spec: SourceSpec) -> list[dg.AssetKey]:
-    """The snapshot tables (each day is the state as of that day) this source feeds."""
-    return [
-        dg.AssetKey(["silver", t.name])
-        for t in SILVER_TABLES.values()
-        if t.snapshot and spec.name in t.bronze
-    ]
-
-
-def _carry_forward(
-    context: dg.SensorEvaluationContext, snapshots: list[dg.AssetKey]
-) -> tuple[str, list[dg.AssetKey]] | None:
-    built = [p for key in snapshots for p in context.instance.get_materialized_partitions(key)]
-    if not built:
-        return None
-    graph = context.repository_def.asset_graph
-    # a multi-asset snapshot (the customer master) runs whole, and so does what reads any of it
-    assets = dg.AssetSelection.assets(*snapshots).required_multi_asset_neighbors().downstream().resolve(graph)
-    return max(built), sorted(assets, key=lambda k: k.to_user_string())
 
 
 def loaded_files(warehouse: WarehouseResource, source: str) -> frozenset[tuple[str, str]]:
@@ -229,8 +185,6 @@ def build_file_job(spec: SourceSpec) -> dg.UnresolvedAssetJobDefinition:
 def build_file_sensor(
     spec: SourceSpec, job: dg.UnresolvedAssetJobDefinition | None = None
 ) -> dg.SensorDefinition:
-    snapshots = _snapshot_keys(spec)
-
     @dg.sensor(
         name=f"{spec.name}_files",
         description=f"Starts {file_job_name(spec)} (bronze and everything downstream) for each day with new or "
@@ -251,10 +205,7 @@ def build_file_sensor(
                     skip_reason="first look: a run holds the warehouse, so which files are already "
                     "loaded cannot be read yet; trying again next tick"
                 )
-        carry = _carry_forward(context, snapshots) if snapshots else None
-        requests, cursor, notes = evaluate(
-            spec, landing.root, context.cursor, carry_forward=carry, loaded=loaded
-        )
+        requests, cursor, notes = evaluate(spec, landing.root, context.cursor, loaded=loaded)
         for note in notes:
             context.log.info(note)
         skip = None if requests else "; ".join(notes) or f"no new or changed {spec.name} files"
