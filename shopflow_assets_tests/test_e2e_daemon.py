@@ -8,7 +8,7 @@ on with `dagster sensor start`, and then only drops files and watches what the d
    exactly the records of the files minus what the generator's manifest says bronze must reject;
 2. a late orders file for the first day: exactly one new run, and only that day changes;
 3. ten days of orders at once: ten queued runs that the pool runs one at a time, all successful;
-4. a late products file: the catalog snapshot is carried into the later days;
+4. a late products file: one run for its own day; the versions need no run for later days;
 5. last: a `dagster asset materialize` CLI run, slowed down by a held DuckDB lock, is left alone
    while a sensor run waits behind it; killed with SIGKILL, it is marked failed by the
    `reap_dead_runs` sensor (on by default) within seconds, and the waiting run starts and succeeds.
@@ -566,12 +566,12 @@ def test_ten_runs_at_once_queue_and_all_succeed(
     _assert_no_alerts(platform)
 
 
-def test_a_late_catalog_file_carries_into_later_snapshots(
+def test_a_late_catalog_file_changes_only_its_own_day(
     platform: Platform, loaded: list[dg.DagsterRun]
 ) -> None:
-    """A products file for day 1 after days 1-3 were built: one run for day 1 and one range run
-    for days 2-3 of the catalog snapshot and of what looks products up, and the new product is in
-    all three days' catalogs."""
+    """A products file for day 1 after days 1-3 were built: versioned master data needs no range
+    run for the later days. Exactly one run, for day 1; the new product's version is valid from
+    day 1 on; no order sells it, so no later day resolves differently and none is made stale."""
     platform.wait_until_idle()
     built = sorted(platform.instance.get_materialized_partitions(dg.AssetKey(["silver", "products"])))
     assert built[0] == FIRST[0]
@@ -582,16 +582,17 @@ def test_a_late_catalog_file_carries_into_later_snapshots(
          "cost_price": 1.5, "retail_price": 3.0, "active": True, "last_updated": f"{FIRST[0]}T09:00:00Z"}]}))  # fmt: skip
     past = time.time() - 60
     os.utime(late, (past, past))
-    runs = platform.wait_for_runs(baseline, 2, timeout=120, what="the late catalog's runs")
-    _assert_all_succeeded(platform, runs)
-    by_kind = {("range" if "dagster/asset_partition_range_start" in r.tags else "day"): r for r in runs}
-    assert by_kind["day"].tags["dagster/partition"] == FIRST[0]
-    assert (by_kind["range"].tags["dagster/asset_partition_range_start"],
-            by_kind["range"].tags["dagster/asset_partition_range_end"]) == (FIRST[1], built[-1])  # fmt: skip
-    days = platform.query(
-        "SELECT list(_partition_date::VARCHAR ORDER BY _partition_date) FROM silver.products WHERE product_id = 'PLATE1'"
-    )
-    assert days == [(built,)]
+    (run,) = platform.wait_for_runs(baseline, 1, timeout=120, what="the late catalog's run")
+    _assert_all_succeeded(platform, [run])
+    assert run.tags["dagster/partition"] == FIRST[0]
+    assert "dagster/asset_partition_range_start" not in run.tags
+    platform.wait_for_ticks(["products_files"], after=time.time(), count=2, timeout=60)
+    platform.wait_until_idle()
+    assert len(platform.new_sensor_runs(baseline)) == 1
+    assert platform.query(
+        "SELECT valid_from::VARCHAR, valid_to, is_current FROM silver.products WHERE product_id = 'PLATE1'"
+    ) == [(FIRST[0], None, True)]
+    assert platform.query("SELECT count(*) FROM meta.stale_partitions") == [(0,)]
 
 
 def _run_record(platform: Platform, run_id: str) -> dg.RunRecord:

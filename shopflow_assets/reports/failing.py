@@ -69,11 +69,10 @@ def _insert_flagged(con: duckdb.DuckDBPyConnection, table: SilverTable, day: dat
     ledger = _columns(con, "silver", table.ledger_table)
     if "_flags" not in ledger:
         return
-    delivered = "AND _delivered_on = _partition_date" if table.snapshot else ""
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _qr_flagged AS
         SELECT unnest(_flags) AS _qr_rule, * FROM silver.{ident(table.ledger_table)}
-        WHERE _partition_date = ? {delivered} AND len(_flags) > 0""",
+        WHERE _partition_date = ? AND len(_flags) > 0""",
         [day],
     )
     (n,) = con.execute("SELECT count(*) FROM _qr_flagged").fetchone()

@@ -101,7 +101,8 @@ def pending_builds(context: dg.SensorEvaluationContext) -> set[tuple[str, dg.Ass
     "inventory days whose customer or product lookups late master data changed, and the like.",
     job=rebuild_stale_days_job,
     minimum_interval_seconds=INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.STOPPED,
+    # on by default: rebuilding what late deliveries changed is what keeps silver a function of them
+    default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def stale_partitions_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource

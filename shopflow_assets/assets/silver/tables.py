@@ -32,12 +32,6 @@ class SilverTable:
     def ledger_table(self) -> str:
         return self.ledger or self.name
 
-    @property
-    def snapshot(self) -> bool:
-        """No silver table is a per-day snapshot any more (master data is versioned history); kept
-        False for readers that still ask."""
-        return False
-
 
 def _window(alias: str, start: date, end: date) -> str:
     return (
