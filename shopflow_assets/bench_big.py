@@ -48,7 +48,7 @@ def big_bench() -> bool:
             bronze_rows, silver_rows = con.execute(
                 "SELECT (SELECT count(*) FROM bronze.orders), (SELECT count(*) FROM silver.orders)"
             ).fetchone()
-        # last: DuckDB in this process would raise the RSS floor every later child inherits
+        # last, so that its load of the page cache and disk does not precede the timed steps
         a = duckdb_alone(csv_path, tmp / "a.duckdb")
 
     c = steps["(c) empty day, bronze/orders"][0]
