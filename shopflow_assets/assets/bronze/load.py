@@ -237,6 +237,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, table: str, names: str, s: _Stage
         error = _attempt(con, table, names, s, plan)
     facts = probe.fingerprint.result()
     delivered = count_records(probe.utf8) if facts.quoted_breaks else facts.data_lines
+    # DuckDB 2.0 defect, see shopflow_assets/duckdb_defects.py (1): redo a reading that loses records
     for fallback in (plan.sequential, None):
         if error is None and _records_read(con, s.outcome, plan) == delivered:
             break
@@ -272,6 +273,7 @@ def _check_accounting(con: duckdb.DuckDBPyConnection, s: _StagedFile, delivered:
         )
 
 
+# DuckDB 2.0 defect, see shopflow_assets/duckdb_defects.py (1)
 def _records_read(con: duckdb.DuckDBPyConnection, o: FileOutcome, plan: Prepared) -> int:
     """Records a reading accounted for, loaded or rejected. DuckDB 2.0's parallel CSV reader
     with store_rejects loses every record after a rejected one that opens a read buffer (about
@@ -287,6 +289,7 @@ def _stage_reading(
     con: duckdb.DuckDBPyConnection, table: str, names: str, o: FileOutcome, plan: Prepared
 ) -> int:
     """Append one reading of a file under a new file id, in a transaction of its own."""
+    # DuckDB 2.0.0 defects, see shopflow_assets/duckdb_defects.py (2) and (3)
     with transaction(con):
         (file_id,) = con.execute(f"SELECT nextval('{FILE_IDS}')").fetchone()
         (o.rows_loaded,) = con.execute(
@@ -313,7 +316,7 @@ def _publish(
     new_ids = [s.file_id for s in loaded]
     with transaction(con):
         for s in loaded:
-            if s.plan.renumber:
+            if s.plan.renumber:  # after the stage committed: DuckDB defect, see duckdb_defects.py (3)
                 s.plan.renumber(con, table, f"_file_id = {s.file_id}", s.outcome.rows_loaded)
         # old rows, a discarded UTF-8 reading, and whatever a failed load staged but never published
         con.execute(
@@ -375,6 +378,7 @@ def _publish(
     return rows
 
 
+# DuckDB 2.0.0 defect, see shopflow_assets/duckdb_defects.py (2)
 def _quarantine_records(
     con: duckdb.DuckDBPyConnection,
     spec: SourceSpec,

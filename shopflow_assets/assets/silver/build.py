@@ -414,6 +414,7 @@ def replace_window(
     if not exists:
         # Not CREATE TABLE AS ... LIMIT 0: in DuckDB 2.0.0 an append of no rows followed by a large
         # one in the same transaction hides the large one from filtered scans after the commit.
+        # DuckDB 2.0.0 defect, see shopflow_assets/duckdb_defects.py (2)
         columns = con.execute(f"DESCRIBE {select}", params).fetchall()
         con.execute(f"CREATE TABLE {table} ({', '.join(f'{ident(c[0])} {c[1]}' for c in columns)})")
     con.execute(f"DELETE FROM {table} WHERE {_window_sql('_partition_date', start, end)}")
