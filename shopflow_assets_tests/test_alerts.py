@@ -14,7 +14,7 @@ import pytest
 from shopflow_assets.alerts import SLACK_ENV
 from shopflow_assets.resources import WarehouseResource, connect
 from shopflow_assets.sensors import alert_on_run_failure
-from shopflow_assets_tests.conftest import materialize, order_line, write_csv
+from shopflow_assets_tests.conftest import materialize, order_line, write_csv, write_lock_held
 
 
 @pytest.fixture
@@ -166,22 +166,11 @@ def test_a_failed_blocking_check_raises_an_alert_from_the_sensor_not_the_asset(
 def test_alerts_raised_while_a_writer_holds_the_warehouse_are_recorded_once_after_it_lets_go(
     landing: Path, warehouse: Path, tmp_path: Path, slack
 ) -> None:
-    import subprocess
-    import sys
 
     with dg.instance_for_test() as instance:
         run = _blocked_run(landing, warehouse, tmp_path, instance).dagster_run
-        holder = subprocess.Popen(  # another process, as the next queued run would be, holds the write lock
-            [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-             "print('locked', flush=True); time.sleep(120)", str(warehouse)],
-            stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            assert holder.stdout.readline().strip() == "locked"
+        with write_lock_held(warehouse):  # another process, as the next queued run would be
             locked = tick(instance, warehouse)  # waits briefly for the lock, then keeps the alerts
-        finally:
-            holder.kill()
-            holder.wait()
         assert sorted(pending(locked)) == [("quality_check", "silver/orders"), ("run_failure", None)]
         assert len(slack) == 2  # posted at once, without waiting for the warehouse
         assert _alerts(warehouse) == []

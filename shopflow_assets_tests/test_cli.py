@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from shopflow_assets.resources import connect
-from shopflow_assets_tests.conftest import order_line, write_csv, write_json
+from shopflow_assets_tests.conftest import order_line, write_csv, write_json, write_lock_held
 
 BIN = Path(sys.executable).parent
 MODULE = ["-m", "shopflow_assets.definitions"]
@@ -112,20 +112,11 @@ def test_summary_while_a_run_holds_the_write_lock_says_so_in_one_line(env, wareh
 
     with connect(warehouse) as con:
         ensure_schema(con)
-    holder = subprocess.Popen(  # another process, as a run in progress would be, holds the write lock
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('locked', flush=True); time.sleep(60)", str(warehouse)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with write_lock_held(warehouse):  # another process, as a run in progress would be
         proc = subprocess.run(
             [str(BIN / "shopflow"), "summary", "--lock-timeout", "1"],
             env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
-    finally:
-        holder.kill()
-        holder.wait()
     assert (proc.returncode, proc.stdout) == (1, "")
     (line,) = proc.stderr.splitlines()
     assert line.startswith(

@@ -12,7 +12,7 @@ import pytest
 from shopflow_assets.definitions import defs
 from shopflow_assets.resources import LandingZoneResource, WarehouseResource
 from shopflow_assets.sources import SOURCES
-from shopflow_assets_tests.conftest import order_line, write_csv, write_json
+from shopflow_assets_tests.conftest import order_line, write_csv, write_json, write_lock_held
 
 SENSOR = "orders_files"
 
@@ -212,8 +212,6 @@ def test_the_first_tick_takes_files_already_in_bronze_as_done(landing: Path, loa
 def test_a_first_tick_while_a_run_holds_the_warehouse_tries_again_next_tick(
     landing: Path, warehouse: Path, load, tick, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import subprocess
-    import sys
 
     from shopflow_assets.sensors import files
 
@@ -221,17 +219,8 @@ def test_a_first_tick_while_a_run_holds_the_warehouse_tries_again_next_tick(
     _orders(landing, "2024-01-03")
     load("orders", "2024-01-03")
     _orders(landing, "2024-01-04")
-    holder = subprocess.Popen(  # a run in progress holds the write lock
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
-         "print('locked', flush=True); time.sleep(60)", str(warehouse)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with write_lock_held(warehouse):  # a run in progress holds the write lock
         locked = tick()
-    finally:
-        holder.kill()
-        holder.wait()
     assert _requests(locked) == [] and locked.cursor is None  # nothing taken, nothing forgotten
     assert "a run holds the warehouse" in locked.skip_reason.skip_message
     assert [r.partition_key for r in tick().run_requests] == ["2024-01-04"]

@@ -22,7 +22,7 @@ import duckdb
 
 from shopflow_assets.assets.silver.stale import clear_stale
 from shopflow_assets.assets.silver.tables import LOOKUP_COLUMNS, SilverTable
-from shopflow_assets.assets.silver.versions import require_versioned
+from shopflow_assets.assets.silver.versions import require_versioned, state_days, window_had_deliveries
 from shopflow_assets.quality.config import SEVERITY_ORDER, QualityConfig
 from shopflow_assets.quality.rules import FIRST_DELIVERED, detail_sql
 from shopflow_assets.readers.base import ident, sql_str
@@ -399,6 +399,17 @@ def publish_rows(target: str) -> Publisher:
         replace_window(con, target, select, [run_id, at], start, end)
 
     return _publish
+
+
+def publish_ledger(
+    con: duckdb.DuckDBPyConnection, ledger: str, start: date, end: date, run_id: str, at: datetime
+) -> tuple[date | None, bool]:
+    """Replace the window's rows of a master-data ledger; returns (w0, changed) for the versions to
+    recompute from (see versions.state_days): nothing when the window neither had nor has deliveries."""
+    before = window_had_deliveries(con, ledger, start, end)
+    publish_rows(ledger)(con, start, end, run_id, at)
+    changed = before or window_had_deliveries(con, ledger, start, end)
+    return state_days(con, ledger, start, changed), changed
 
 
 def replace_window(

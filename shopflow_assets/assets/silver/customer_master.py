@@ -16,13 +16,11 @@ from datetime import date, datetime
 
 import duckdb
 
-from shopflow_assets.assets.silver.build import publish_rows
+from shopflow_assets.assets.silver.build import publish_ledger
 from shopflow_assets.assets.silver.stale import mark_stale
 from shopflow_assets.assets.silver.versions import (
     latest_as_of,
     merge_versions,
-    state_days,
-    window_had_deliveries,
 )
 
 LEDGER = "customer_deliveries"
@@ -142,10 +140,7 @@ def publish_customers(
     con: duckdb.DuckDBPyConnection, start: date, end: date, run_id: str, at: datetime
 ) -> None:
     """The window's accepted records into the ledger, then the versions of the three tables."""
-    before = window_had_deliveries(con, LEDGER, start, end)
-    publish_rows(LEDGER)(con, start, end, run_id, at)
-    changed = before or window_had_deliveries(con, LEDGER, start, end)
-    w0 = state_days(con, LEDGER, start, changed)
+    w0, changed = publish_ledger(con, LEDGER, start, end, run_id, at)
     match_customers(con)
     _members(con)
     _states(con)
