@@ -47,9 +47,14 @@ demo: pool
 dev: pool
 	$(BIN)/dagster dev -w workspace.yaml
 
+# dg reads the project layout from pyproject.toml's [tool.dg] and loads the location as `dagster` does.
+DG := VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(DG) check defs
+	$(DG) list defs --columns key,group,kinds
 	$(BIN)/pytest
 
 # `make bench`: the 1,000,000-order day, 90 days at the demo volume and the 5,000,000-order day

@@ -24,9 +24,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
 
-from shopflow_assets.readers.base import fingerprint, sql_str
+from shopflow_assets.lib.sql import sql_str
+from shopflow_assets.lib.warehouse import REPO_ROOT, connect
+from shopflow_assets.readers.base import fingerprint
 from shopflow_assets.readers.csv import TIMESTAMP_FORMAT, header_columns, header_line, sniff_delimiter
-from shopflow_assets.resources import REPO_ROOT, connect
 from shopflow_assets.sources import get_source
 
 WORK = REPO_ROOT / "data" / "bench"

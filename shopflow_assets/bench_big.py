@@ -21,7 +21,7 @@ from shopflow_assets.bench import (
     orders_csv,
     timed_cli,
 )
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.warehouse import connect
 
 ORDERS = int(os.environ.get("BENCH_BIG_ORDERS", "5000000"))
 

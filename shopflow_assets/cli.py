@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from shopflow_assets.generator.cli import add_generate_parser, run_generate
-from shopflow_assets.resources import DEFAULT_LOCK_TIMEOUT_SECONDS, duckdb_path
+from shopflow_assets.lib.warehouse import DEFAULT_LOCK_TIMEOUT_SECONDS, duckdb_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "generate":
         return run_generate(args)
     if args.command == "summary":
-        from shopflow_assets.summary import print_summary
+        from shopflow_assets.reports.summary import print_summary
 
         return print_summary(duckdb_path(args.db), lock_timeout=args.lock_timeout)
     if args.command == "quality-report":
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return print_quality_report(duckdb_path(args.db), args.date, as_json=args.json)
     if args.command == "migrate-master-data":
-        from shopflow_assets.assets.silver.migrate import migrate_master_data
+        from shopflow_assets.defs.silver.migrate import migrate_master_data
 
         return migrate_master_data(duckdb_path(args.db))
     parser.error(f"unknown command {args.command}")

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from shopflow_assets.assets.bronze.load import LoadResult, load_bronze
-from shopflow_assets.resources import connect
+from shopflow_assets.defs.bronze.load import LoadResult, load_bronze
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.sources import SOURCES
 
 ORDER_HEADER = [
@@ -148,7 +148,7 @@ def materialize(
     import dagster as dg
 
     from shopflow_assets.definitions import defs
-    from shopflow_assets.resources import LandingZoneResource, QualityRulesResource, WarehouseResource
+    from shopflow_assets.lib.warehouse import LandingZoneResource, QualityRulesResource, WarehouseResource
 
     tags = {}
     if end and end != start:

@@ -11,9 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shopflow_assets.alerts import SLACK_ENV
-from shopflow_assets.resources import WarehouseResource, connect
-from shopflow_assets.sensors import alert_on_run_failure
+from shopflow_assets.defs.automation.alerts import SLACK_ENV, alert_on_run_failure
+from shopflow_assets.lib.warehouse import WarehouseResource, connect
 from shopflow_assets_tests.conftest import materialize, order_line, write_csv, write_lock_held
 
 
@@ -135,7 +134,7 @@ def test_failures_from_before_the_first_tick_are_not_alerted(
 def test_a_failed_post_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     import logging
 
-    from shopflow_assets.alerts import Alert, log, post_to_slack
+    from shopflow_assets.defs.automation.alerts import Alert, log, post_to_slack
 
     messages: list[str] = []
     handler = logging.Handler()
@@ -187,7 +186,7 @@ def test_alerts_raised_while_a_writer_holds_the_warehouse_are_recorded_once_afte
 
 
 def test_failed_partitions_are_named_as_a_range_or_a_list() -> None:
-    from shopflow_assets.sensors.alerts import _partitions
+    from shopflow_assets.defs.automation.alerts import _partitions
 
     assert _partitions({"2024-01-02", "2024-01-01", "2024-01-03"}, "run") == "2024-01-01...2024-01-03"
     assert _partitions({"2024-01-01", "2024-01-03"}, "run") == "2024-01-01, 2024-01-03"
@@ -200,10 +199,10 @@ SECRET = "SECRET456"
 
 @pytest.fixture
 def warnings_of_alerts():
-    """The messages shopflow_assets.alerts logs while the test runs."""
+    """The messages shopflow_assets.defs.automation.alerts logs while the test runs."""
     import logging
 
-    from shopflow_assets.alerts import _checked, log
+    from shopflow_assets.defs.automation.alerts import _checked, log
 
     _checked.cache_clear()  # each value is validated (and warned about) once per process
     messages: list[str] = []
@@ -225,7 +224,12 @@ def warnings_of_alerts():
 def test_a_malformed_webhook_turns_slack_off_with_one_warning_that_hides_it(
     monkeypatch: pytest.MonkeyPatch, warnings_of_alerts: list[str], url: str, reason: str
 ) -> None:
-    from shopflow_assets.alerts import Alert, SlackWebhookError, post_to_slack, validate_webhook
+    from shopflow_assets.defs.automation.alerts import (
+        Alert,
+        SlackWebhookError,
+        post_to_slack,
+        validate_webhook,
+    )
 
     with pytest.raises(SlackWebhookError) as raised:
         validate_webhook(url)
@@ -241,7 +245,7 @@ def test_a_malformed_webhook_turns_slack_off_with_one_warning_that_hides_it(
 def test_an_unreachable_webhook_is_logged_without_its_secret(
     monkeypatch: pytest.MonkeyPatch, warnings_of_alerts: list[str]
 ) -> None:
-    from shopflow_assets.alerts import Alert, post_to_slack
+    from shopflow_assets.defs.automation.alerts import Alert, post_to_slack
 
     monkeypatch.setenv(SLACK_ENV, f"http://127.0.0.1:9/services/T000/B000/{SECRET}")
     assert post_to_slack(Alert("run_failure", "r1", "job", "2024-01-01", "boom")) is False
@@ -251,7 +255,7 @@ def test_an_unreachable_webhook_is_logged_without_its_secret(
 def test_partition_labels_name_the_days_inclusively_like_dagster() -> None:
     from datetime import date
 
-    from shopflow_assets.alerts import partition_label, partitions_of
+    from shopflow_assets.lib.partitions import partition_label, partitions_of
 
     assert partition_label(date(2024, 1, 1), date(2024, 1, 3)) == "2024-01-01...2024-01-02"
     assert partition_label(date(2024, 1, 5), date(2024, 1, 6)) == "2024-01-05"
@@ -269,7 +273,7 @@ def test_the_cursor_of_the_former_run_failure_sensor_carries_on_from_its_record(
     """A deployment whose daemon stored the run_failure_sensor's cursor under this name loses nothing."""
     from dagster._core.definitions.run_status_sensor_definition import RunStatusSensorCursor
 
-    from shopflow_assets.sensors.alerts import AlertCursor
+    from shopflow_assets.defs.automation.alerts import AlertCursor
 
     old = RunStatusSensorCursor(record_id=42, record_timestamp=None).to_json()
     assert AlertCursor.parse(old) == AlertCursor(42, [])

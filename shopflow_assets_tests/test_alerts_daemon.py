@@ -22,8 +22,8 @@ import dagster as dg
 import pytest
 import yaml
 
-from shopflow_assets.alerts import SLACK_ENV
-from shopflow_assets.resources import connect
+from shopflow_assets.defs.automation.alerts import SLACK_ENV
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets_tests.conftest import order_line, write_csv
 from shopflow_assets_tests.test_e2e_daemon import BIN, REPO, _dagster_env, _kill_group, _write_instance_config
 

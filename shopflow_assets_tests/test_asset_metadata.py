@@ -12,8 +12,8 @@ import yaml
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from shopflow_assets.generator import generate
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.quality.config import DEFAULT_RULES_FILE
-from shopflow_assets.resources import connect
 from shopflow_assets_tests.conftest import materialize, write_json
 from shopflow_assets_tests.test_alerts import tick
 

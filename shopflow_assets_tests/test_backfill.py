@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from shopflow_assets.generator import generate
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets_tests.conftest import materialize
 
 START, DAYS = date(2024, 1, 1), 10

@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.schema import bronze_columns, bronze_row_columns
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.sources import SOURCES
-from shopflow_assets.warehouse.schema import bronze_columns, bronze_row_columns
 from shopflow_assets_tests.conftest import ORDER_HEADER, order_line, write_csv
 
 LINEAGE = "_partition_date::VARCHAR, _source_file, _file_sha256, _record_number, _run_id"
@@ -335,7 +335,7 @@ def test_many_rejects_after_a_clean_file_are_counted_and_replaced(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from shopflow_assets.assets.bronze.load import load_bronze
+    from shopflow_assets.defs.bronze.load import load_bronze
 
     day, n = "2024-01-06", 130_000
     folder = landing / "customers"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.warehouse import connect
 
 BRONZE_RULE = {
     "wrong_column_count": "wrong_column_count",

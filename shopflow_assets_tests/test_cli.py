@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets_tests.conftest import order_line, write_csv, write_json, write_lock_held
 
 BIN = Path(sys.executable).parent
@@ -108,7 +108,7 @@ def test_materialize_a_range_in_one_run(env, three_days, warehouse: Path) -> Non
 
 
 def test_summary_while_a_run_holds_the_write_lock_says_so_in_one_line(env, warehouse: Path) -> None:
-    from shopflow_assets.warehouse.schema import ensure_schema
+    from shopflow_assets.lib.schema import ensure_schema
 
     with connect(warehouse) as con:
         ensure_schema(con)

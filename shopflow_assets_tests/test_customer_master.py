@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets_tests.conftest import materialize, write_json
 from shopflow_assets_tests.test_silver_rules import account, customers_table
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shopflow_assets.resources import REPO_ROOT, connect
+from shopflow_assets.lib.warehouse import REPO_ROOT, connect
 from shopflow_assets_tests.conftest import order_line, write_csv
 
 

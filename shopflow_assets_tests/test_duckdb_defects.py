@@ -1,4 +1,4 @@
-"""The DuckDB defects the code works around (shopflow_assets/duckdb_defects.py), reproduced on a
+"""The DuckDB defects the code works around (shopflow_assets/lib/duckdb_defects.py), reproduced on a
 real DuckDB. Each test passes while its defect exists; when one fails, DuckDB fixed the defect and
 the workaround it names can go (and this test with it)."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from shopflow_assets.duckdb_defects import CSV_SECOND_BUFFER_BYTES, ROW_GROUP_ROWS
+from shopflow_assets.lib.duckdb_defects import CSV_SECOND_BUFFER_BYTES, ROW_GROUP_ROWS
 
 HEADER = "id,name,quantity,price,created_at\n"
 COLUMNS = (
@@ -62,7 +62,7 @@ def test_defect_1_parallel_csv_with_store_rejects_loses_the_records_after_a_buff
     loaded, rejected = read(parallel=True)
     assert loaded + rejected < n, (
         "DuckDB fixed defect 1 (parallel read_csv with store_rejects loses records): the one-thread "
-        "rereading in shopflow_assets/assets/bronze/load.py _stage_csv/_records_read and the "
+        "rereading in shopflow_assets/defs/bronze/load.py _stage_csv/_records_read and the "
         f"sequential plans in shopflow_assets/readers/csv.py prepare can go (loaded {loaded}, rejected {rejected})"
     )
     assert loaded <= bad  # at most the records before the bad one
@@ -87,7 +87,7 @@ def test_defect_2_a_large_append_after_an_empty_one_is_hidden_from_scans(tmp_pat
     (filtered,) = con.execute("SELECT count(*) FROM t WHERE k = 1").fetchone()
     assert grouped < n and filtered < n // 3, (
         "DuckDB fixed defect 2 (a large append after an empty one is hidden from scans): the one "
-        "transaction per file in shopflow_assets/assets/bronze/load.py _stage_reading, the single "
-        "quarantine INSERT in _quarantine_records and the DESCRIBE in shopflow_assets/assets/silver/"
+        "transaction per file in shopflow_assets/defs/bronze/load.py _stage_reading, the single "
+        "quarantine INSERT in _quarantine_records and the DESCRIBE in shopflow_assets/defs/silver/"
         f"build.py replace_window can go (grouped {grouped}, filtered {filtered} of {n})"
     )

@@ -46,9 +46,9 @@ import pytest
 import yaml
 from dagster._core.scheduler.instigation import InstigatorStatus
 
+from shopflow_assets.defs.automation.reaper import recorded_worker
 from shopflow_assets.generator import generate
-from shopflow_assets.resources import connect
-from shopflow_assets.sensors.reaper import recorded_worker
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.sources import SOURCES
 from shopflow_assets_tests.conftest import order_line, write_csv
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from shopflow_assets.assets.bronze.load import load_bronze
-from shopflow_assets.resources import connect
+from shopflow_assets.defs.bronze.load import load_bronze
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.sources import SOURCES
 
 CASES = int(os.environ.get("SHOPFLOW_FUZZ_CASES", "300"))

@@ -12,18 +12,18 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from shopflow_assets.assets.bronze.load import load_bronze
-from shopflow_assets.assets.silver.build import build_silver
-from shopflow_assets.assets.silver.customer_master import publish_customers
-from shopflow_assets.assets.silver.products_history import publish_products
-from shopflow_assets.assets.silver.tables import SILVER_TABLES
 from shopflow_assets.cli import main as shopflow
 from shopflow_assets.definitions import defs
+from shopflow_assets.defs.bronze.load import load_bronze
+from shopflow_assets.defs.silver.build import build_silver
+from shopflow_assets.defs.silver.customer_master import publish_customers
+from shopflow_assets.defs.silver.products_history import publish_products
+from shopflow_assets.defs.silver.sensors import JOB_NAME, SENSOR_NAME
+from shopflow_assets.defs.silver.tables import SILVER_TABLES
 from shopflow_assets.generator import generate
-from shopflow_assets.resources import QualityRulesResource, WarehouseResource, connect
-from shopflow_assets.sensors.stale import JOB_NAME, SENSOR_NAME
+from shopflow_assets.lib.schema import ensure_schema
+from shopflow_assets.lib.warehouse import QualityRulesResource, WarehouseResource, connect
 from shopflow_assets.sources import SOURCES
-from shopflow_assets.warehouse.schema import ensure_schema
 from shopflow_assets_tests.conftest import materialize, order_line, write_csv, write_json
 from shopflow_assets_tests.test_backfill import tables
 from shopflow_assets_tests.test_silver_rules import customers_table

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.quality.config import SEVERITY_ORDER, load_quality_config
-from shopflow_assets.resources import connect
 from shopflow_assets_tests.conftest import materialize, order_line, write_csv, write_json
 
 SHOPFLOW = Path(sys.executable).parent / "shopflow"

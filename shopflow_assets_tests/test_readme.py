@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.sources import SOURCES
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,9 +21,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from shopflow_assets.resources import connect
-from shopflow_assets.run_worker import WorkerIdentity, identity_of, worker_alive
-from shopflow_assets.sensors.reaper import reap_dead_runs, recorded_worker
+from shopflow_assets.defs.automation.reaper import reap_dead_runs, recorded_worker
+from shopflow_assets.lib.run_worker import WorkerIdentity, identity_of, worker_alive
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets_tests.conftest import INSTANCE_CONFIG
 
 BIN = Path(sys.executable).parent

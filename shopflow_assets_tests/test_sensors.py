@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from shopflow_assets.definitions import defs
-from shopflow_assets.resources import LandingZoneResource, WarehouseResource
+from shopflow_assets.lib.warehouse import LandingZoneResource, WarehouseResource
 from shopflow_assets.sources import SOURCES
 from shopflow_assets_tests.conftest import order_line, write_csv, write_json, write_lock_held
 
@@ -213,7 +213,7 @@ def test_a_first_tick_while_a_run_holds_the_warehouse_tries_again_next_tick(
     landing: Path, warehouse: Path, load, tick, monkeypatch: pytest.MonkeyPatch
 ) -> None:
 
-    from shopflow_assets.sensors import files
+    from shopflow_assets.defs.bronze import sensors as files
 
     monkeypatch.setattr(files, "LOCK_WAIT_SECONDS", 0.5)
     _orders(landing, "2024-01-03")

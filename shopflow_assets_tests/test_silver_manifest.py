@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.warehouse import connect
 
 SILVER_TABLE = {"orders": "orders", "inventory": "inventory_movements", "products": "products",
                 "customers": "customers", "accounts": "customers", "campaigns": "campaign_performance"}  # fmt: skip

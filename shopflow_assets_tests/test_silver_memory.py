@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from shopflow_assets.resources import connect
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets_tests.conftest import materialize, write_csv
 from shopflow_assets_tests.test_silver_rules import DAY, ORDERS, write_masters
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from shopflow_assets.assets.silver.build import replace_window
-from shopflow_assets.resources import connect
-from shopflow_assets.warehouse.schema import ensure_schema
-from shopflow_assets.warehouse.transaction import transaction
+from shopflow_assets.defs.silver.build import replace_window
+from shopflow_assets.lib.schema import ensure_schema
+from shopflow_assets.lib.transaction import transaction
+from shopflow_assets.lib.warehouse import connect
 
 DAY, NEXT = date(2024, 1, 2), date(2024, 1, 3)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.quality.config import load_quality_config
-from shopflow_assets.resources import connect
 from shopflow_assets_tests.conftest import materialize, order_line, write_csv
 from shopflow_assets_tests.test_alerts import tick
 from shopflow_assets_tests.test_silver_rules import write_masters
@@ -156,8 +156,8 @@ def broken_file(landing: Path, warehouse: Path) -> tuple[Path, Path]:
 def test_a_file_with_30_percent_of_orders_without_a_customer_stops_downstream(broken_file) -> None:
     landing, warehouse = broken_file
     from shopflow_assets.definitions import defs
-    from shopflow_assets.partitions import daily_partitions
-    from shopflow_assets.resources import LandingZoneResource, QualityRulesResource, WarehouseResource
+    from shopflow_assets.lib.partitions import daily_partitions
+    from shopflow_assets.lib.warehouse import LandingZoneResource, QualityRulesResource, WarehouseResource
 
     @dg.asset(
         key=["gold", "reads_orders"],

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.quality.config import DEFAULT_RULES_FILE
-from shopflow_assets.resources import connect
 from shopflow_assets_tests.conftest import materialize, order_line, write_csv, write_json
 
 DAY = "2024-02-01"

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import pandera.polars as pa
 import polars as pl
 
-from shopflow_assets.assets.silver.tables import COLUMN_DESCRIPTIONS
+from shopflow_assets.defs.silver.tables import COLUMN_DESCRIPTIONS
 from shopflow_assets.quality.rules import (
     CUSTOMER_TIERS,
     EMAIL_PATTERN,

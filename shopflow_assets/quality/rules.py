@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shopflow_assets.readers.base import ident, sql_str
+from shopflow_assets.lib.sql import ident, sql_str
 
 ORDER_STATUSES = ["pending", "completed", "cancelled", "refunded"]
 SALES_CHANNELS = ["web", "mobile", "store", "marketplace"]

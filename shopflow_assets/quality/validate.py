@@ -16,9 +16,9 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
+from shopflow_assets.lib.sql import ident
 from shopflow_assets.quality.contracts import CONTRACTS
 from shopflow_assets.quality.errors import ContractError
-from shopflow_assets.readers.base import ident
 
 FAILURE_SCHEMA = {"_row_id": pl.Int64, "rule_id": pl.String}
 BATCH_ROWS = 250_000

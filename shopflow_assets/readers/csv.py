@@ -8,7 +8,8 @@ from functools import cache
 import duckdb
 
 from shopflow_assets.landing import LandingFile
-from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged, ident, sql_str
+from shopflow_assets.lib.sql import ident, sql_str
+from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged
 from shopflow_assets.readers.csv_records import MALFORMED, careful_reading, count_records
 from shopflow_assets.sources import SourceSpec
 
@@ -82,7 +83,7 @@ def prepare(
         raise FileRejected("file has no header line")
     delimiter = sniff_delimiter(header)
     order = header_columns(header, delimiter, spec)
-    # the one-thread readings: DuckDB 2.0 defect, see shopflow_assets/duckdb_defects.py (1)
+    # the one-thread readings: DuckDB 2.0 defect, see shopflow_assets/lib/duckdb_defects.py (1)
     plans = {
         (encoding, parallel): _plan(
             con, file, spec, delimiter, order, encoding, parallel, Staged(out.temp(name))

@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from shopflow_assets.readers.base import Prepared, Staged, ident
+from shopflow_assets.lib.sql import ident
+from shopflow_assets.readers.base import Prepared, Staged
 from shopflow_assets.readers.typing import typed_select
 from shopflow_assets.sources import SourceSpec
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from shopflow_assets.landing import LandingFile
-from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged, ident, sql_str
+from shopflow_assets.lib.sql import ident, sql_str
+from shopflow_assets.readers.base import FileProbe, FileRejected, Prepared, Staged
 from shopflow_assets.readers.typing import typed_select
 from shopflow_assets.sources import SourceSpec
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shopflow_assets.readers.base import ident, sql_str
+from shopflow_assets.lib.sql import ident, sql_str
 from shopflow_assets.sources import Column
 
 

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 
 import duckdb
 
-from shopflow_assets.assets.silver.tables import SILVER_TABLES, SilverTable
+from shopflow_assets.defs.silver.tables import SILVER_TABLES, SilverTable
+from shopflow_assets.lib.sql import ident
 from shopflow_assets.quality.rules import detail_sql
-from shopflow_assets.readers.base import ident
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, table: SilverTable, day: date) -
     the id map). Candidates may depend on what the build stages (macros, lookup views); if they do
     not bind read-only here, the report shows no value rather than failing."""
     try:
-        from shopflow_assets.assets.silver.build import TITLE_CASE_MACRO
+        from shopflow_assets.defs.silver.build import TITLE_CASE_MACRO
 
         con.execute(TITLE_CASE_MACRO)
         sql = table.candidates(day, day + timedelta(days=1))

@@ -21,10 +21,10 @@ from pathlib import Path
 import duckdb
 
 from shopflow_assets import resources
-from shopflow_assets.assets.silver.tables import SILVER_TABLES
+from shopflow_assets.defs.silver.tables import SILVER_TABLES
+from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.quality.config import SEVERITY_ORDER
 from shopflow_assets.reports.failing import FailingRecord, failing_records
-from shopflow_assets.resources import connect
 
 HISTORY_DAYS = 7
 # Least-squares slope of the overall score (percentage points per calendar day) within this band is

@@ -1,0 +1,1 @@
+"""What the layers share: the warehouse connection, SQL quoting, transactions, metadata helpers."""

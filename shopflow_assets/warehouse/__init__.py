@@ -1,1 +1,0 @@
-"""The warehouse contract: schemas and shared tables in the DuckDB file."""
