@@ -63,7 +63,8 @@ def test_importing_the_code_location_does_no_data_io(tmp_path) -> None:
         "any(m.split('.')[0] in ('pandera', 'polars') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == [str(len(SOURCES) + len(SILVER_KEYS)), "False"]  # validation libraries load in runs only
+    # the validation libraries (Pandera, Polars) load in runs only
+    assert out.stdout.split() == [str(len(SOURCES) + len(SILVER_KEYS)), "False"]
     assert list(tmp_path.iterdir()) == []
 
 
