@@ -72,10 +72,18 @@ observed as (
 measured as (
     select
         w.*,
-        greatest(0, least(w.end_date, c.data_end) - greatest(w.start_date, c.data_start) + 1)
-            as observed_days,
-        greatest(0, least(w.baseline_end_date, c.data_end) - greatest(w.baseline_start_date, c.data_start) + 1)
-            as baseline_observed_days,
+        -- days of each window inside [data_start, data_end]; 0 without order data (greatest and least
+        -- skip NULLs in DuckDB, hence the explicit case)
+        case
+            when c.data_end is null then 0
+            else greatest(0, least(w.end_date, c.data_end) - greatest(w.start_date, c.data_start) + 1)
+        end as observed_days,
+        case
+            when c.data_end is null then 0
+            else greatest(
+                0, least(w.baseline_end_date, c.data_end) - greatest(w.baseline_start_date, c.data_start) + 1
+            )
+        end as baseline_observed_days,
         o.observed_revenue,
         o.baseline_revenue
     from windows as w
