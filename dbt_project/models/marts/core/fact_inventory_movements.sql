@@ -16,9 +16,7 @@ with movements as (
 ),
 
 products as (
-    select product_sk, product_id, cost_price, valid_from, valid_to
-    from {{ ref('dim_products') }}
-    where product_sk <> {{ unknown_member_sk() }}
+    select * from {{ ref('int_product_versions') }}
 )
 
 select
