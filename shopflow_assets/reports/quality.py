@@ -20,9 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from shopflow_assets import resources
 from shopflow_assets.defs.silver.tables import SILVER_TABLES
-from shopflow_assets.lib.warehouse import connect
+from shopflow_assets.lib.warehouse import WarehouseLockedError, connect
 from shopflow_assets.quality.config import SEVERITY_ORDER
 from shopflow_assets.reports.failing import FailingRecord, failing_records
 
@@ -47,10 +46,7 @@ def _by_table(column: str = "table_name") -> str:
 
 # Another process holding the write lock: connect() raises duckdb's IOException, or, where it waits
 # for the lock first, its own WarehouseLockedError. Either is one line for the user, not a traceback.
-LOCKED_ERRORS: tuple[type[Exception], ...] = (
-    duckdb.IOException,
-    getattr(resources, "WarehouseLockedError", duckdb.IOException),
-)
+LOCKED_ERRORS: tuple[type[Exception], ...] = (duckdb.IOException, WarehouseLockedError)
 
 
 class NoQualityData(Exception):
