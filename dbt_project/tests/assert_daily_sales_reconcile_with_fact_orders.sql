@@ -1,3 +1,5 @@
+-- A Dagster asset check on daily_sales (dagster-dbt attaches a test with several parents by meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'daily_sales'}}}) }}
 -- Per partition day: daily_sales net revenue = sum of net_amount of completed orders in fact_orders,
 -- and its orders / units / refunds / cancellations add up to fact_orders. Returns the days that differ.
 with sales as (

@@ -1,3 +1,5 @@
+-- A Dagster asset check on fact_orders (dagster-dbt attaches a test with several parents by meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'fact_orders'}}}) }}
 -- Per partition day (of the run's window; every day without one): fact_orders has exactly one row per
 -- silver order, the same order ids and the same net amount. Returns the days that differ.
 with silver as (

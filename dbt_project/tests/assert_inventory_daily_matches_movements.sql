@@ -1,3 +1,5 @@
+-- A Dagster asset check on inventory_daily (dagster-dbt attaches a test with several parents by meta.dagster.ref).
+{{ config(meta={'dagster': {'ref': {'name': 'inventory_daily'}}}) }}
 -- inventory_daily against fact_inventory_movements:
 -- (1) each store x product's stock on the last day built is the sum of all its movements up to that day;
 -- (2) from one day to the next, the stock changes by exactly that day's movements (no gaps in the grid,
