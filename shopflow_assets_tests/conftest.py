@@ -16,6 +16,23 @@ from shopflow_assets.defs.bronze.load import LoadResult, load_bronze
 from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.sources import SOURCES
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The gold assets are defined from the dbt manifest `make manifest` prepares; a bare `pytest`
+    prepares it the same way when it is missing or older than a dbt file."""
+    dbt_dir = REPO / "dbt_project"
+    manifest = dbt_dir / "target" / "manifest.json"
+    sources = [
+        p for p in dbt_dir.rglob("*") if p.suffix in (".sql", ".yml", ".csv") and "target" not in p.parts
+    ]
+    if manifest.exists() and all(p.stat().st_mtime <= manifest.stat().st_mtime for p in sources):
+        return
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run([dbt, "parse", "--quiet", "--profiles-dir", "."], cwd=dbt_dir, check=True)
+
+
 ORDER_HEADER = [
     "order_id", "customer_id", "product_id", "store_id", "sales_channel", "payment_method",
     "quantity", "unit_price", "discount_percent", "total", "status", "order_timestamp",
@@ -142,12 +159,15 @@ def materialize(
     raise_on_error: bool = True,
     check: str | None = None,
     instance=None,
+    gold: bool = False,
 ):
     """A real in-process Dagster run of the code location's assets over one partition or a range
-    (as one single-run backfill would), against a temp landing folder and warehouse."""
+    (as one single-run backfill would), against a temp landing folder and warehouse. The gold (dbt)
+    assets only with `gold=True`: the bronze and silver tests do not pay for dbt."""
     import dagster as dg
 
     from shopflow_assets.definitions import defs
+    from shopflow_assets.defs.gold.project import dbt_resource
     from shopflow_assets.lib.warehouse import LandingZoneResource, QualityRulesResource, WarehouseResource
 
     tags = {}
@@ -158,8 +178,11 @@ def materialize(
         "warehouse": WarehouseResource(path=str(warehouse)),
         "landing": LandingZoneResource(path=str(landing)),
         "quality": QualityRulesResource(path=str(rules) if rules else None),
+        "dbt": dbt_resource(),
     }
     chosen = dg.AssetSelection.from_coercible(selection)
+    if not gold:
+        chosen = chosen - dg.AssetSelection.groups("gold")
     if check:  # one check of the selected asset, on its own, as "Execute check" in the UI
         key = dg.AssetKey.from_user_string(selection)
         job = dg.define_asset_job(

@@ -1,29 +1,83 @@
-"""The dbt project is valid and builds against a bronze warehouse (profiles.yml inside the project)."""
+"""The dbt project as Dagster sees it: asset keys, groups, partitions, lineage from silver, the
+window -> vars function, and a description for every model and column (no dbt run needed)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+import json
+from datetime import date
 
-from shopflow_assets.lib.warehouse import REPO_ROOT, connect
-from shopflow_assets_tests.conftest import order_line, write_csv
+import dagster as dg
+import pytest
+
+from shopflow_assets.definitions import defs
+from shopflow_assets.defs.gold.project import dbt_vars, manifest_path
+from shopflow_assets.lib.partitions import daily_partitions
+
+GRAPH = defs.resolve_asset_graph()
+GOLD = {k for k in GRAPH.get_all_asset_keys() if k.path[0] == "gold"}
+FACTS = {"fact_orders", "fact_inventory_movements", "inventory_daily", "daily_sales"}
 
 
-def test_dbt_build_over_bronze(landing: Path, warehouse: Path, load, tmp_path: Path) -> None:
-    write_csv(landing / "orders" / "orders_2024-01-01.csv", [order_line("O1"), order_line("O2")])
-    load("orders", "2024-01-01")
-    env = {**os.environ, "SHOPFLOW_DUCKDB_PATH": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    project = REPO_ROOT / "dbt_project"
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "build", "--project-dir", str(project),
-         "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    with connect(warehouse, read_only=True) as con:
-        assert con.execute("SELECT order_id FROM staging.stg_bronze_orders ORDER BY 1").fetchall() == [
-            ("O1",),
-            ("O2",),
-        ]
+def _manifest() -> dict:
+    return json.loads(manifest_path().read_text())
+
+
+def test_the_partition_window_becomes_half_open_dbt_vars() -> None:
+    one_day = daily_partitions.time_window_for_partition_key("2026-11-25")
+    assert dbt_vars(one_day.start.date(), one_day.end.date()) == {
+        "min_date": "2026-11-25",
+        "max_date": "2026-11-26",
+    }
+    # a range run: the last day's end, exclusive (an inclusive `between` would take 2026-12-01 too)
+    assert dbt_vars(date(2026, 11, 18), date(2026, 12, 1)) == {
+        "min_date": "2026-11-18",
+        "max_date": "2026-12-01",
+    }
+    with pytest.raises(ValueError, match="empty"):
+        dbt_vars(date(2026, 11, 18), date(2026, 11, 18))
+
+
+def test_every_dbt_model_is_a_gold_asset_fed_by_the_silver_assets() -> None:
+    models = {
+        n["name"]
+        for n in _manifest()["nodes"].values()
+        if n["resource_type"] in ("model", "seed") and n["config"]["materialized"] != "ephemeral"
+    }
+    assert {k.path[1] for k in GOLD} == models
+    assert {GRAPH.get(k).group_name for k in GOLD} == {"gold"}
+    assert "stg_bronze_orders" not in models
+    stg_orders = GRAPH.get(dg.AssetKey(["gold", "stg_orders"]))
+    assert dg.AssetKey(["silver", "orders"]) in stg_orders.parent_keys  # one graph: silver -> gold
+
+
+def test_facts_are_daily_partitioned_single_run_and_the_marts_update_automatically() -> None:
+    for key in GOLD:
+        node = GRAPH.get(key)
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+        if key.path[1] in FACTS:
+            assert node.partitions_def == daily_partitions, key
+        else:
+            assert node.partitions_def is None, key
+        business = key.path[1] in {
+            "customer_metrics", "product_performance", "monthly_revenue", "channel_performance",
+            "campaign_performance", "inventory_valuation",
+        }  # fmt: skip
+        assert (node.automation_condition is not None) == business, key
+
+
+def test_every_model_and_column_is_described() -> None:
+    nodes = [n for n in _manifest()["nodes"].values() if n["resource_type"] in ("model", "seed")]
+    undescribed = [n["name"] for n in nodes if not n["description"].strip()]
+    assert undescribed == []
+    columns = [
+        f"{n['name']}.{c}" for n in nodes for c, v in n["columns"].items() if not v["description"].strip()
+    ]
+    assert columns == []
+    assert all(n["columns"] for n in nodes if n["resource_type"] == "model")
+
+
+def test_dbt_tests_are_asset_checks() -> None:
+    checks = {k for k in GRAPH.asset_check_keys if k.asset_key.path[0] == "gold"}
+    on_fact_orders = {k.name for k in checks if k.asset_key.path[1] == "fact_orders"}
+    assert any(name.startswith("unique_fact_orders_order_id") for name in on_fact_orders), on_fact_orders
+    assert any(name.startswith("relationships_fact_orders") for name in on_fact_orders), on_fact_orders

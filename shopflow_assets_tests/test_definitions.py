@@ -64,7 +64,9 @@ def test_importing_the_code_location_does_no_data_io(tmp_path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     # the validation libraries (Pandera, Polars) load in runs only
-    assert out.stdout.split() == [str(len(SOURCES) + len(SILVER_KEYS)), "False"]
+    gold = sum(1 for k in defs.resolve_all_asset_keys() if k.path[0] == "gold")
+    assert gold >= 20
+    assert out.stdout.split() == [str(len(SOURCES) + len(SILVER_KEYS) + gold), "False"]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -77,12 +77,12 @@ def test_a_new_file_requests_its_partition_once(landing: Path, tick) -> None:
     first = tick()
     ((partition, key),) = _requests(first)
     assert partition == "2024-01-05" and key.startswith("orders:2024-01-05:")
-    # the run covers bronze and everything downstream of it
+    # the run covers bronze and everything downstream of it, through to the gold facts and marts
     job = defs.resolve_job_def(defs.get_sensor_def(SENSOR).job_name)
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
-        "bronze/orders",
-        "silver/orders",
-    }
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {k for k in keys if not k.startswith("gold/")} == {"bronze/orders", "silver/orders"}
+    assert {"gold/stg_orders", "gold/fact_orders", "gold/daily_sales", "gold/monthly_revenue"} <= keys
+    assert "gold/dim_products" not in keys  # not downstream of orders
     second = tick()
     assert _requests(second) == [] and "no new or changed orders files" in (
         second.skip_reason.skip_message or ""
@@ -150,11 +150,19 @@ def test_a_file_for_a_day_that_is_not_a_partition_yet_is_held_back(landing: Path
 
 
 def test_a_master_data_file_also_refreshes_what_looks_it_up() -> None:
-    """A products file re-runs the day's catalog and the silver tables that resolve products."""
+    """A products file re-runs the day's catalog, the silver tables that resolve products, and the
+    gold dimension and facts built on them."""
     job = defs.resolve_job_def(defs.get_sensor_def("products_files").job_name)
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == {
+    keys = {k.to_user_string() for k in job.asset_layer.executable_asset_keys}
+    assert {k for k in keys if not k.startswith("gold/")} == {
         "bronze/products", "silver/products", "silver/orders", "silver/inventory_movements",
     }  # fmt: skip
+    assert {
+        "gold/dim_products",
+        "gold/fact_orders",
+        "gold/inventory_daily",
+        "gold/product_performance",
+    } <= keys
 
 
 def test_a_late_master_data_file_requests_only_its_own_day(

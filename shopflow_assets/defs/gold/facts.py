@@ -1,0 +1,94 @@
+"""What Dagster records about the gold facts after dbt has built them: row counts and the window's
+business numbers as metadata (the UI plots them per partition), and the days whose stored master-data
+versions late deliveries have changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from shopflow_assets.lib.sql import ident
+
+# the lookup rule of dbt_project/macros/master_data.sql (valid_at, lookup_moment)
+_VALID_AT = "{a}.valid_from <= {t} AND ({a}.valid_to IS NULL OR {t} < {a}.valid_to)"
+
+
+def _relation(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    row = con.execute(
+        "SELECT schema_name FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?",
+        [name],
+    ).fetchone()
+    return f"{ident(row[0])}.{ident(name)}" if row else None
+
+
+def _window_numbers(con: duckdb.DuckDBPyConnection, window: tuple[date, date]) -> dict[str, Any]:
+    orders, completed, net = con.execute(
+        """SELECT count(*), count(*) FILTER (WHERE is_completed),
+                  coalesce(sum(net_amount) FILTER (WHERE is_completed), 0)
+           FROM gold.fact_orders WHERE partition_date >= ? AND partition_date < ?""",
+        list(window),
+    ).fetchone()
+    return {
+        "orders": dg.IntMetadataValue(int(orders)),
+        "completed_orders": dg.IntMetadataValue(int(completed)),
+        "net_revenue": dg.FloatMetadataValue(round(float(net), 2)),
+        "average_order_value": dg.FloatMetadataValue(round(float(net) / completed, 2) if completed else 0.0),
+    }
+
+
+def fact_metrics(
+    con: duckdb.DuckDBPyConnection, models: Iterable[str], window: tuple[date, date] | None
+) -> dict[str, dict[str, Any]]:
+    """Per built model: its row count (tables only) and, for fact_orders / daily_sales of a partition
+    window, that window's orders, net revenue of completed orders and average order value."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in models:
+        relation = _relation(con, model)
+        if relation is None:  # a view, or not built
+            continue
+        (rows,) = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+        meta: dict[str, Any] = {"dagster/row_count": dg.IntMetadataValue(int(rows))}
+        if window is not None and model in ("fact_orders", "daily_sales"):
+            meta |= _window_numbers(con, window)
+        out[model] = meta
+    return out
+
+
+def _stale_sql(fact: str, silver_table: str, moment: str, joins: dict[str, tuple[str, str, str]]) -> str:
+    """Days of `fact` outside the window whose stored version keys differ from the dimensions now."""
+    lookups, differs = [], []
+    for alias, (dim, sk, key) in joins.items():
+        at = _VALID_AT.format(a=alias, t=f"coalesce(f.{moment}, f.partition_date::TIMESTAMP)")
+        lookups.append(
+            f"LEFT JOIN gold.{dim} {alias} ON {alias}.{key} = f.{key} AND {alias}.{sk} <> 'unknown' AND {at}"
+        )
+        differs.append(f"coalesce({alias}.{sk}, 'unknown') <> f.{sk}")
+    return f"""INSERT INTO meta.stale_partitions
+        SELECT '{silver_table}', d.day, d.n, 'gold versions', $run_id, $at FROM (
+            SELECT f.partition_date, count(*) FROM gold.{fact} f {" ".join(lookups)}
+            WHERE (f.partition_date < $start OR f.partition_date >= $end) AND ({" OR ".join(differs)})
+            GROUP BY 1) d(day, n)
+        WHERE NOT EXISTS (SELECT 1 FROM meta.stale_partitions s
+                          WHERE s.table_name = '{silver_table}' AND s.partition_date = d.day)"""
+
+
+def mark_stale_fact_days(
+    con: duckdb.DuckDBPyConnection, window: tuple[date, date], run_id: str, at: datetime
+) -> None:
+    """Late master data (a price change dated before days already built) changes which version a
+    built fact row resolves to: record those days, outside this run's window, as stale, so the
+    `stale_partitions` sensor rebuilds them (the silver day and everything downstream of it)."""
+    products = ("dim_products", "product_sk", "product_id")
+    customers = ("dim_customers", "customer_sk", "customer_key")
+    params = {"run_id": run_id, "at": at, "start": window[0], "end": window[1]}
+    for fact, table, moment, joins in (
+        ("fact_orders", "orders", "order_timestamp", {"p": products, "c": customers}),
+        ("fact_inventory_movements", "inventory_movements", "movement_timestamp", {"p": products}),
+    ):
+        if _relation(con, fact) is None or _relation(con, joins["p"][0]) is None:
+            continue
+        con.execute(_stale_sql(fact, table, moment, joins), params)
