@@ -1,4 +1,5 @@
-"""`shopflow summary`: what the warehouse holds, per table and day, read-only."""
+"""`shopflow summary`: what the warehouse holds, per table and day, and a few business answers from
+gold; read-only."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ def render(con: duckdb.DuckDBPyConnection) -> str:
     parts = [
         _grid("Bronze rows per day", ["day", *sources], [*by_day, *totals]),
         _silver(con),
+        _gold(con),
         _grid("Quarantined records", ["source", "layer", "rule", "records"], rejected),
         _grid("Rejected files", ["source", "day", "file", "reason"], bad_files)
         if bad_files
@@ -88,6 +90,42 @@ def _silver(con: duckdb.DuckDBPyConnection) -> str:
         rows.append((name, days, n, rejected, flagged, dups, f"{passing / checked:.2%}" if checked else ""))
     return _grid(
         "Silver tables", ["table", "days", "rows", "rejected", "flagged", "duplicates", "quality"], rows
+    )
+
+
+# A few of the business's questions, answered from the gold marts (revenue = net of completed orders).
+GOLD_ANSWERS: list[tuple[str, list[str], str]] = [
+    (
+        "Top 5 customers by spending",
+        ["customer", "country", "segment", "orders", "revenue"],
+        """SELECT customer_key, country, segment, completed_orders, revenue FROM gold.customer_metrics
+           ORDER BY revenue DESC, customer_key LIMIT 5""",
+    ),
+    (
+        "Revenue by month",
+        ["month", "revenue", "completed orders", "customers", "AOV", "growth"],
+        """SELECT strftime(month, '%Y-%m'), revenue, completed_orders, active_customers,
+                  average_order_value::DECIMAL(12, 2),
+                  CASE WHEN revenue_growth_pct IS NOT NULL THEN printf('%+.2f%%', revenue_growth_pct) END
+           FROM gold.monthly_revenue ORDER BY month""",
+    ),
+    (
+        "Average order value by country",
+        ["country", "customers", "completed orders", "AOV"],
+        """SELECT c.country, count(DISTINCT f.customer_key), count(*), (sum(f.net_amount) / count(*))::DECIMAL(12, 2)
+           FROM gold.fact_orders f JOIN gold.dim_customers c ON c.customer_sk = f.customer_sk
+           WHERE f.is_completed AND f.customer_sk <> 'unknown' GROUP BY 1 ORDER BY 4 DESC, 1""",
+    ),
+]
+
+
+def _gold(con: duckdb.DuckDBPyConnection) -> str:
+    built = {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'gold'").fetchall()}  # fmt: skip
+    if not {"customer_metrics", "monthly_revenue", "fact_orders", "dim_customers"} <= built:
+        return "Gold: not built yet"
+    return "\n\n".join(
+        _grid(title, header, con.execute(sql).fetchall()) for title, header, sql in GOLD_ANSWERS
     )
 
 

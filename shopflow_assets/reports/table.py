@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "") -> str:
@@ -10,7 +11,7 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[object]], indent: str = 
     figure); None prints as empty."""
     cells = [[str(h) for h in header]] + [["" if v is None else str(v) for v in r] for r in rows]
     numeric = [
-        all(isinstance(r[i], int | float) or _figure(r[i]) for r in rows if r[i] is not None)
+        all(isinstance(r[i], int | float | Decimal) or _figure(r[i]) for r in rows if r[i] is not None)
         for i in range(len(header))
     ]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
