@@ -10,14 +10,14 @@
 }}
 {#-
   Stock per store x product at the end of each day: the cumulative sum of its movements, by the
-  movements' partition day. Grid: every day from a pair's first movement to the last partition in
-  fact_inventory_movements.
+  movements' partition day. A full build covers every day from a pair's first movement to the last
+  partition in fact_inventory_movements.
 
-  A window run [min_date, max_date) rebuilds every day from min_date on, up to the later of
-  max_date - 1 and the last day already built (never past the last movement partition): a late
-  movement changes the stock of its day and of every later day. The strategy deletes date_day >=
-  min_date (window_open_ended) and inserts these days; the opening balance is the sum of the
-  movements before min_date.
+  A window run [min_date, max_date) rebuilds every day from min_date up to the later of max_date - 1
+  and the last day already built: a late movement changes the stock of its day and of every later
+  day, and every day of the window gets its rows (days without movements included). The strategy
+  deletes date_day >= min_date (window_open_ended) and inserts these days; the opening balance is the
+  sum of the movements before min_date.
 -#}
 {%- set w = partition_window() -%}
 
@@ -30,22 +30,14 @@ bounds as (
     select
         {% if w is none -%}
             cast(null as date) as start_day,
-            max(partition_date) as end_day
+            (select max(partition_date) from movements) as end_day
         {%- else -%}
             date '{{ w.min }}' as start_day,
-            least(
-                max(partition_date),
-                greatest(
-                    date '{{ w.max }}' - 1,
-                    {% if is_incremental() -%}
-                        (select max(date_day) from {{ this }})
-                    {%- else -%}
-                        date '{{ w.max }}' - 1
-                    {%- endif %}
-                )
+            greatest(
+                date '{{ w.max }}' - 1
+                {%- if is_incremental() %}, (select max(date_day) from {{ this }}){% endif %}
             ) as end_day
         {%- endif %}
-    from movements
 ),
 
 daily as (
