@@ -1,44 +1,35 @@
 -- A Dagster asset check on inventory_daily (dagster-dbt attaches a test with several parents by meta.dagster.ref).
 {{ config(meta={'dagster': {'ref': {'name': 'inventory_daily'}}}) }}
--- inventory_daily against fact_inventory_movements:
--- (1) each store x product's stock on the last day built is the sum of all its movements up to that day;
--- (2) from one day to the next, the stock changes by exactly that day's movements (no gaps in the grid,
---     no day left stale after a late movement).
--- Returns the failing store x product (x day) rows.
-with last_day as (
-    select store_id, product_id, max(date_day) as date_day
-    from {{ ref('inventory_daily') }}
+-- inventory_daily against fact_inventory_movements: every row's stock level is the sum of all the
+-- pair's movements up to and including its day (so the end level is the sum of all movements, and no
+-- day is left stale after a late movement), and its movements_today / quantity_change_today are that
+-- day's. Days may be missing between two built days (a partition not built yet), never wrong.
+-- Returns the failing rows.
+with daily as (
+    select store_id, product_id, partition_date, sum(quantity_change) as quantity_change, count(*) as movements
+    from {{ ref('fact_inventory_movements') }}
     group by all
 ),
 
-end_levels as (
-    select i.store_id, i.product_id, i.date_day, i.stock_level
+cumulative as (
+    select *, sum(quantity_change) over (
+        partition by store_id, product_id order by partition_date rows between unbounded preceding and current row
+    ) as level_after
+    from daily
+),
+
+checked as (
+    select i.store_id, i.product_id, i.date_day, i.stock_level, i.movements_today, i.quantity_change_today,
+           coalesce(c.level_after, 0) as expected_level,
+           case when c.partition_date = i.date_day then c.movements else 0 end as expected_movements,
+           case when c.partition_date = i.date_day then c.quantity_change else 0 end as expected_change
     from {{ ref('inventory_daily') }} as i
-    join last_day using (store_id, product_id, date_day)
-),
-
-movement_totals as (
-    select e.store_id, e.product_id, sum(m.quantity_change) as total_change
-    from end_levels as e
-    join {{ ref('fact_inventory_movements') }} as m
-        on m.store_id = e.store_id and m.product_id = e.product_id and m.partition_date <= e.date_day
-    group by all
-),
-
-steps as (
-    select
-        store_id, product_id, date_day, stock_level, quantity_change_today,
-        lag(date_day) over (partition by store_id, product_id order by date_day) as previous_day,
-        lag(stock_level) over (partition by store_id, product_id order by date_day) as previous_level
-    from {{ ref('inventory_daily') }}
+    asof left join cumulative as c
+        on c.store_id = i.store_id and c.product_id = i.product_id and i.date_day >= c.partition_date
 )
 
-select e.store_id, e.product_id, e.date_day, 'end level is not the sum of all movements' as problem
-from end_levels as e
-left join movement_totals as t using (store_id, product_id)
-where e.stock_level is distinct from coalesce(t.total_change, 0)
-union all
-select store_id, product_id, date_day, 'stock does not follow the day''s movements'
-from steps
-where previous_day is not null
-  and (date_day <> previous_day + 1 or stock_level <> previous_level + quantity_change_today)
+select *
+from checked
+where stock_level <> expected_level
+   or movements_today <> expected_movements
+   or quantity_change_today <> expected_change
