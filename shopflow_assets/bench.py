@@ -1,5 +1,6 @@
 """`make bench`: a 1,000,000-order day through bronze and silver, against DuckDB alone, a 90-day
-history at the demo volume (`bench_history.py`) and a 5,000,000-order day (`bench_big.py`).
+history at the demo volume (`bench_history.py`), a 5,000,000-order day (`bench_big.py`) and the gold
+layer (`bench_gold.py`).
 
 The day bench: (a) DuckDB loading the CSV into a DuckDB file with the same schema, (b) the
 `bronze/orders` materialization of that day through `dagster asset materialize`, (c) the same CLI run
@@ -7,13 +8,15 @@ for a day with no files (the fixed orchestration cost), (d) `silver/orders` for 
 Pandera contract, rule checks and reconciliation check. Reports (b - c) / a and (d - c) / a, rows per
 second and the peak RSS of (b) and (d).
 
-Usage: `python -m shopflow_assets.bench [day] [history] [big]` (default: all three).
+Usage: `python -m shopflow_assets.bench [day] [history] [big] [gold]` (default: all four; `gold-day`
+and `gold-backfill` run one half of `gold`, see `bench_gold.py`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -87,10 +91,31 @@ def instance_env(tmp: Path, landing: Path, db: Path) -> dict[str, str]:
             "SHOPFLOW_DUCKDB_PATH": str(db)}  # fmt: skip
 
 
-def timed_cli(
-    partition: Partition, env: dict[str, str], select: str = "bronze/orders"
-) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of one `dagster asset materialize` process."""
+@dataclass(frozen=True)
+class CliRun:
+    """One `dagster asset materialize` process: wall seconds, peak RSS (MiB: the largest of the process
+    and its waited-for children, e.g. dbt), the run id and the combined output (dbt prints there)."""
+
+    seconds: float
+    rss_mib: float
+    run_id: str
+    output: str
+
+
+RUN_ID = re.compile(r" - ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}) - ")
+
+
+def run_id_of(output: str) -> str:
+    """The run id the CLI's log lines carry (the RUN_SUCCESS line's, else the first one's)."""
+    lines = [line for line in output.splitlines() if "RUN_SUCCESS" in line] + output.splitlines()
+    for line in lines:
+        if found := RUN_ID.search(line):
+            return found.group(1)
+    return ""
+
+
+def cli_run(partition: Partition, env: dict[str, str], select: str = "bronze/orders") -> CliRun:
+    """One `dagster asset materialize` process for a day or an inclusive range of days."""
     if isinstance(partition, tuple):
         where = ["--partition-range", f"{partition[0]}...{partition[1]}"]
     else:
@@ -114,7 +139,15 @@ def timed_cli(
         output = log.read().decode(errors="replace")
     if status != 0 or "RUN_SUCCESS" not in output:
         raise SystemExit(f"materialization of {select} for {partition} failed:\n{output[-3000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    return CliRun(elapsed, usage.ru_maxrss / 1024, run_id_of(output), output)
+
+
+def timed_cli(
+    partition: Partition, env: dict[str, str], select: str = "bronze/orders"
+) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of one `dagster asset materialize` process."""
+    run = cli_run(partition, env, select)
+    return run.seconds, run.rss_mib
 
 
 def runs(seconds: Iterable[float]) -> str:
@@ -273,10 +306,17 @@ def day_bench() -> bool:
 
 
 def main(argv: Sequence[str]) -> int:
-    from shopflow_assets import bench_big, bench_history
+    from shopflow_assets import bench_big, bench_gold, bench_history
 
-    parts = {"day": day_bench, "history": bench_history.history_bench, "big": bench_big.big_bench}
-    chosen = list(argv) or list(parts)
+    parts = {
+        "day": day_bench,
+        "history": bench_history.history_bench,
+        "big": bench_big.big_bench,
+        "gold": bench_gold.gold_bench,  # gold-day then gold-backfill
+        "gold-day": bench_gold.gold_day_bench,
+        "gold-backfill": bench_gold.backfill_bench,
+    }
+    chosen = list(argv) or ["day", "history", "big", "gold"]
     unknown = [p for p in chosen if p not in parts]
     if unknown:
         raise SystemExit(f"unknown bench part(s) {unknown}: choose from {list(parts)}")
