@@ -3,10 +3,8 @@
   partition_date >= min_date AND partition_date < max_date; never `between`, which would take the
   boundary day twice in two adjacent windows). Both vars or neither: without them a run is a full build.
 
-  How a daily-partitioned model uses them (config in models/marts/core/*.sql):
-    materialized = 'incremental', incremental_strategy = 'partition_window' (below),
-    full_refresh = shopflow_full_refresh()   -> no window: a full build, even when the table exists;
-    where {{ partition_window_filter('partition_date') }} in the model's SELECT.
+  A daily-partitioned model is `materialized='partition_window'` (the materialization below) and
+  filters its SELECT with {{ partition_window_filter('partition_date') }}.
 #}
 
 {% macro partition_window() -%}
@@ -49,11 +47,14 @@
 {%- endmacro %}
 
 
-{% macro shopflow_full_refresh() -%}
-    {#- The model's full_refresh config: a full build without a window (dbt would otherwise only
-        append to an existing table), never with one (a window run must not drop the other days,
-        even when --full-refresh is passed by mistake). -#}
-    {{ return(partition_window() is none) }}
+{% macro window_run_on_existing_table() -%}
+    {#- Whether this run replaces a window in a table that exists (false at parse time, in a full
+        build, and in the first build of the table): the partition_window counterpart of is_incremental(). -#}
+    {%- if not execute or partition_window() is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+    {{ return(relation is not none and relation.type == 'table') }}
 {%- endmacro %}
 
 
@@ -63,18 +64,41 @@
 {%- endmacro %}
 
 
-{% macro get_incremental_partition_window_sql(arg_dict) -%}
-    {#- Custom incremental strategy `partition_window`: replace the window's rows in one transaction
-        (dbt-duckdb runs the main statement inside the model's BEGIN ... COMMIT). The model config
-        `partition_column` names the key (default partition_date) and `window_open_ended` deletes from
-        min_date on (inventory_daily). The model's SELECT is already filtered to the same rows. -#}
+{% materialization partition_window, adapter='duckdb' -%}
+    {#- A daily-partitioned table.
+        No window (no vars), or no table yet: dbt-duckdb's table materialization (create, then swap),
+        i.e. a full build (with a window, the first build holds just the window's rows).
+        A window on an existing table: DELETE the window's rows and INSERT the model's SELECT (already
+        filtered to the window) in one transaction: straight from the query into the table, no
+        temporary copy (half the writes of dbt's incremental materialization on a 1,000,000-row day).
+        Model config: `partition_column` (default partition_date); `window_open_ended` deletes every
+        row from min_date on (inventory_daily). The model's columns must be the table's (same names,
+        same order): after a change of columns, run a full build. -#}
+    {%- set target_relation = this.incorporate(type='table') -%}
+    {%- if not window_run_on_existing_table() -%}
+        {%- set table_materialization = context['materialization_table_duckdb'] -%}
+        {{ return(table_materialization()) }}
+    {%- endif -%}
+
     {%- set column = config.get('partition_column', 'partition_date') -%}
     {%- set open_ended = config.get('window_open_ended', false) -%}
-    {%- if partition_window() is none -%}
-        {{ exceptions.raise_compiler_error("strategy partition_window without min_date/max_date: the model must set full_refresh = shopflow_full_refresh()") }}
+    {%- set existing = adapter.get_columns_in_relation(target_relation) | map(attribute='name') | list -%}
+    {%- set incoming = get_column_schema_from_query(compiled_code) | map(attribute='name') | list -%}
+    {%- if existing != incoming -%}
+        {{ exceptions.raise_compiler_error(
+            "the columns of " ~ this ~ " changed (table: " ~ existing | join(", ") ~ "; model: "
+            ~ incoming | join(", ") ~ "): run a full build (dbt build without min_date/max_date) first") }}
     {%- endif -%}
-    {%- set dest_cols_csv = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
-    {{ delete_partition_window(arg_dict["target_relation"], column, open_ended) }};
-    insert into {{ arg_dict["target_relation"] }} ({{ dest_cols_csv }})
-    select {{ dest_cols_csv }} from {{ arg_dict["temp_relation"] }}
-{%- endmacro %}
+
+    {{ run_hooks(pre_hooks, inside_transaction=False) }}
+    {{ run_hooks(pre_hooks, inside_transaction=True) }}
+    {% call statement('main') -%}
+        {{ delete_partition_window(target_relation, column, open_ended) }};
+        insert into {{ target_relation }} ({{ get_quoted_csv(incoming) }})
+        {{ compiled_code }}
+    {%- endcall %}
+    {{ run_hooks(post_hooks, inside_transaction=True) }}
+    {% do adapter.commit() %}
+    {{ run_hooks(post_hooks, inside_transaction=False) }}
+    {{ return({'relations': [target_relation]}) }}
+{%- endmaterialization %}

@@ -1,10 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='partition_window',
-        partition_column='partition_date',
-        full_refresh=shopflow_full_refresh(),
-        on_schema_change='fail'
+        materialized='partition_window',
+        partition_column='partition_date'
     )
 }}
 -- Sales per partition day x store x sales channel x product category (the category of the product

@@ -1,10 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='partition_window',
-        partition_column='partition_date',
-        full_refresh=shopflow_full_refresh(),
-        on_schema_change='fail'
+        materialized='partition_window',
+        partition_column='partition_date'
     )
 }}
 -- One row per silver order of the window. The customer and product versions are the ones valid at

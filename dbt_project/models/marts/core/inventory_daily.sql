@@ -1,11 +1,8 @@
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='partition_window',
+        materialized='partition_window',
         partition_column='date_day',
-        window_open_ended=true,
-        full_refresh=shopflow_full_refresh(),
-        on_schema_change='fail'
+        window_open_ended=true
     )
 }}
 {#-
@@ -20,6 +17,11 @@
   sum of the movements before min_date.
 -#}
 {%- set w = partition_window() -%}
+{#- the last day built, read before the run deletes anything (the DELETE and the INSERT share a statement) -#}
+{%- set last_built = none -%}
+{%- if window_run_on_existing_table() -%}
+    {%- set last_built = run_query('select max(date_day) from ' ~ this).columns[0].values()[0] -%}
+{%- endif %}
 
 with movements as (
     select partition_date, store_id, product_id, quantity_change
@@ -35,7 +37,7 @@ bounds as (
             date '{{ w.min }}' as start_day,
             greatest(
                 date '{{ w.max }}' - 1
-                {%- if is_incremental() %}, (select max(date_day) from {{ this }}){% endif %}
+                {%- if last_built is not none %}, date '{{ last_built }}'{% endif %}
             ) as end_day
         {%- endif %}
 ),
