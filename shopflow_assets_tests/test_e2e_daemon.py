@@ -24,11 +24,14 @@ writers together (the pool's default limit is stored during that pass but read b
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import itertools
 import json
+import logging
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -38,6 +41,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +54,15 @@ from shopflow_assets.defs.automation.reaper import recorded_worker
 from shopflow_assets.generator import generate
 from shopflow_assets.lib.warehouse import connect
 from shopflow_assets.sources import SOURCES
-from shopflow_assets_tests.conftest import order_line, write_csv
+from shopflow_assets_tests.conftest import materialize, order_line, write_csv
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SENSOR_TAG = "dagster/sensor_name"
+AUTOMATION = "gold_marts_automation"  # rebuilds the all-time gold marts after their upstream changed
+# A bound (not a cost) for one sensor run: bronze, silver and the three gold steps (each a dbt
+# start-up of 6-10 s) take 30-40 s on a quiet 2-core machine and up to twice that when it is shared.
+RUN_SECONDS = 120
 FILE_SENSORS = [f"{name}_files" for name in SOURCES]
 TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 PROBLEM_EVENTS = {
@@ -101,7 +109,15 @@ class Platform:
     # -- runs -----------------------------------------------------------------------------------
 
     def sensor_runs(self) -> list[dg.DagsterRun]:
-        return [r for r in self.instance.get_runs() if SENSOR_TAG in r.tags]
+        """Runs the file sensors and stale_partitions started (the marts' automation sensor's runs
+        come and go with its 30 s evaluations: `new_runs` covers them)."""
+        return [r for r in self.instance.get_runs() if r.tags.get(SENSOR_TAG, AUTOMATION) != AUTOMATION]
+
+    def run_ids(self) -> set[str]:
+        return {r.run_id for r in self.instance.get_runs()}
+
+    def new_runs(self, baseline: set[str]) -> list[dg.DagsterRun]:
+        return [r for r in self.instance.get_runs() if r.run_id not in baseline]
 
     def new_sensor_runs(self, baseline: set[str]) -> list[dg.DagsterRun]:
         return [r for r in self.sensor_runs() if r.run_id not in baseline]
@@ -185,7 +201,7 @@ class Platform:
         self.wait_for(f"{count} finished sensor runs ({what})", done, timeout)
         return state["runs"]
 
-    def wait_until_idle(self, timeout: float = 60) -> None:
+    def wait_until_idle(self, timeout: float = 2 * RUN_SECONDS) -> None:
         self.wait_for(
             "no run in progress",
             lambda: all(r.status in TERMINAL for r in self.instance.get_runs()),
@@ -410,8 +426,10 @@ def loaded(platform: Platform, first_three_days: Delivery) -> list[dg.DagsterRun
     for relative in regular:
         _deliver(first_three_days.stage, platform.landing, relative)
     # fresh mtimes: each sensor waits for the files to settle, then asks for one run per day
-    # 18 runs one at a time; generous, as a shared 2-core machine can halve the pace
-    return platform.wait_for_runs(baseline, len(regular), timeout=600, what="three days of every source")
+    # 18 runs one at a time, each with its gold steps
+    return platform.wait_for_runs(
+        baseline, len(regular), timeout=len(regular) * RUN_SECONDS, what="three days of every source"
+    )
 
 
 def _assert_all_succeeded(platform: Platform, runs: list[dg.DagsterRun]) -> None:
@@ -424,9 +442,52 @@ def _assert_all_succeeded(platform: Platform, runs: list[dg.DagsterRun]) -> None
     )
 
 
-def _assert_no_alerts(platform: Platform) -> None:
-    alerts = platform.query("SELECT kind, run_id, asset_key, summary FROM meta.alerts")
+def _alerts(platform: Platform) -> list[tuple]:
+    return platform.query("SELECT kind, run_id, asset_key, summary FROM meta.alerts ORDER BY ALL")
+
+
+def _assert_no_alerts(platform: Platform, before: list[tuple] | None = None) -> None:
+    """No alert at all, or none beyond `before` (so one test's failure is not every later test's)."""
+    alerts = [a for a in _alerts(platform) if a not in (before or [])]
     assert alerts == [], f"alerts were recorded: {alerts}"
+
+
+def _assert_new_runs_succeeded(platform: Platform, baseline: set[str]) -> None:
+    """Every run since `baseline` (the marts' automation runs included) finished successfully."""
+    platform.wait_until_idle()
+    _assert_all_succeeded(platform, platform.new_runs(baseline))
+
+
+def _gold_orders(platform: Platform) -> dict[str, tuple[int, Decimal]]:
+    """Per day: gold.fact_orders rows and the completed orders' net revenue."""
+    rows = platform.query(
+        "SELECT partition_date::VARCHAR, count(*), coalesce(sum(net_amount) FILTER (WHERE is_completed), 0)"
+        "::DECIMAL(18, 2) FROM gold.fact_orders GROUP BY 1"
+    )
+    return {day: (n, revenue) for day, n, revenue in rows}
+
+
+def _daily_sales(platform: Platform) -> dict[str, tuple[int, Decimal]]:
+    """Per day: gold.daily_sales' orders and net revenue, summed over its stores, channels, categories."""
+    rows = platform.query(
+        "SELECT partition_date::VARCHAR, sum(orders)::BIGINT, sum(net_revenue)::DECIMAL(18, 2) "
+        "FROM gold.daily_sales GROUP BY 1"
+    )
+    return {day: (n, revenue) for day, n, revenue in rows}
+
+
+def _assert_gold_matches_silver(platform: Platform, days: list[str]) -> None:
+    """gold.fact_orders holds each silver order of the days once, and gold.daily_sales adds them up."""
+    silver = platform.counts_by_day("silver.orders")
+    facts, sales = _gold_orders(platform), _daily_sales(platform)
+    assert {d: facts.get(d, (0, 0))[0] for d in days} == {d: silver[d] for d in days}, "gold.fact_orders"
+    assert {d: sales.get(d) for d in days} == {d: facts.get(d) for d in days}, "gold.daily_sales"
+    missing = platform.query(
+        "SELECT count(*) FROM silver.orders s ANTI JOIN gold.fact_orders f USING (order_id) "
+        "WHERE s._partition_date::VARCHAR IN (SELECT unnest(?::VARCHAR[]))",
+        [days],
+    )
+    assert missing == [(0,)], f"silver orders missing from gold.fact_orders: {missing}"
 
 
 def _overlaps(records: list[dg.RunRecord]) -> list[str]:
@@ -437,6 +498,152 @@ def _overlaps(records: list[dg.RunRecord]) -> list[str]:
         for a, b in itertools.pairwise(spans)
         if b[0] < a[1]
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Ten day runs through the real run queue against one range run (issue 9, section 4).
+# --------------------------------------------------------------------------------------------
+
+QUEUE_DAYS = _days(date(2024, 2, 1), 10)  # after the e2e days: the instance's partition records stay apart
+QUEUE_TAG = "shopflow/test"
+# Bronze and silver of the master data and the orders: what the order-dependence defects were about.
+# Campaigns and inventory (independent tables of the same kind) and gold (a dbt start-up of 6-10 s
+# per step, so 20-30 s per day run) are left out to keep the ten queued runs affordable.
+QUEUE_SELECTION = [dg.AssetKey(["bronze", s]) for s in ("products", "customers", "accounts", "orders")] + [
+    dg.AssetKey(["silver", t])
+    for t in ("products", "customers", "customer_id_map", "customer_duplicates", "orders")
+]
+
+
+@dataclass(frozen=True)
+class QueueWorld:
+    landing: Path
+    queued: Path  # the warehouse the ten queued day runs write
+    ranged: Path  # the warehouse of the one range run
+
+    def run_config(self) -> dict:
+        return {"resources": {"warehouse": {"config": {"path": str(self.queued)}},
+                              "landing": {"config": {"path": str(self.landing)}}}}  # fmt: skip
+
+
+@contextlib.contextmanager
+def _submitter(instance: dg.DagsterInstance) -> Iterator[Callable[[dg.RunRequest], str]]:
+    """Submit asset run requests to the instance's run queue exactly as the sensor daemon does
+    (`submit_asset_run`), from the code location loaded in this process under the daemon's location
+    name: the daemon's QueuedRunCoordinator dequeues them and its code server launches the workers."""
+    from dagster._core.execution.submit_asset_runs import submit_asset_run
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+
+    target = LoadableTargetOrigin(
+        executable_path=sys.executable, module_name="shopflow_assets.definitions", working_directory=str(REPO)
+    )
+    origin = InProcessCodeLocationOrigin(target, location_name="shopflow")
+    logger = logging.getLogger("shopflow.test_queue")
+    with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as context:
+
+        def submit(request: dg.RunRequest) -> str:
+            workspace = context.create_request_context()
+            run = asyncio.run(
+                submit_asset_run(None, request, 0, instance, context, workspace, {}, {}, logger)
+            )
+            return run.run_id
+
+        yield submit
+
+
+def _day_request(world: QueueWorld, day: str, keys: list[dg.AssetKey], why: str) -> dg.RunRequest:
+    return dg.RunRequest(
+        asset_selection=keys,
+        run_config=world.run_config(),
+        tags={"dagster/partition": day, QUEUE_TAG: why},
+    )
+
+
+@pytest.fixture(scope="module")
+def queue_world(tmp_path_factory: pytest.TempPathFactory) -> QueueWorld:
+    """Ten small generated days (30 orders a day, the generator's defects and late files)."""
+    root = tmp_path_factory.mktemp("queue")
+    generate(root / "landing", date.fromisoformat(QUEUE_DAYS[0]), len(QUEUE_DAYS), 30, seed=5,
+             defect_rate=0.05, late_files=True)  # fmt: skip
+    return QueueWorld(root / "landing", root / "queued.duckdb", root / "ranged.duckdb")
+
+
+def _wait_for_queue(platform: Platform, run_ids: list[str], timeout: float) -> int:
+    """Wait until every run finished; returns the most runs seen waiting in the queue together."""
+    most_queued = 0
+
+    def finished() -> bool:
+        nonlocal most_queued
+        runs = platform.instance.get_runs(filters=dg.RunsFilter(run_ids=run_ids))
+        most_queued = max(most_queued, sum(r.status == dg.DagsterRunStatus.QUEUED for r in runs))
+        return len(runs) == len(run_ids) and all(r.status in TERMINAL for r in runs)
+
+    platform.wait_for(f"{len(run_ids)} queued test runs", finished, timeout)
+    return most_queued
+
+
+def _stale_rebuilds(platform: Platform, world: QueueWorld) -> list[tuple[str, list[dg.AssetKey]]]:
+    """The stale_partitions sensor's own requests for the queued warehouse (its function, evaluated
+    here: the daemon's copy watches the e2e warehouse), cut to the test's selection (no gold)."""
+    from shopflow_assets_tests.test_master_history import stale_requests
+
+    out = []
+    for day, names in stale_requests(world.queued, platform.instance):
+        keys = [k for k in map(dg.AssetKey.from_user_string, names) if k in QUEUE_SELECTION]
+        out.append((day, keys))
+    return out
+
+
+def test_ten_queued_day_runs_equal_one_range_run(platform: Platform, queue_world: QueueWorld) -> None:
+    """Ten day runs submitted to the real run queue in shuffled order, started one at a time by the
+    daemon (duckdb_writer pool, limit 1), then the days the stale_partitions sensor asks to rebuild
+    (submitted the same way) give, table for table, the warehouse one range run over the ten days
+    gives (bronze, silver, quarantine; run ids and clocks aside)."""
+    from shopflow_assets_tests.test_backfill import tables
+
+    platform.wait_until_idle(timeout=180)
+    days = list(QUEUE_DAYS)
+    random.Random(3).shuffle(days)
+    with _submitter(platform.instance) as submit:
+        submitted = [submit(_day_request(queue_world, day, QUEUE_SELECTION, "day")) for day in days]
+        statuses = [r.status for r in platform.instance.get_runs(filters=dg.RunsFilter(run_ids=submitted))]
+        waiting = statuses.count(dg.DagsterRunStatus.QUEUED)
+        # meanwhile, in this process: the range run (one single-run backfill) into the other warehouse
+        ranged = materialize(
+            QUEUE_SELECTION, queue_world.landing, queue_world.ranged, QUEUE_DAYS[0], QUEUE_DAYS[-1]
+        )
+        assert ranged.success
+        _wait_for_queue(platform, submitted, timeout=300)
+        records = platform.run_records(submitted)
+        _assert_all_succeeded(platform, [r.dagster_run for r in records])
+        assert waiting >= len(days) - 2, f"only {waiting} of the runs waited in the queue: {statuses}"
+        started = [
+            r.dagster_run.tags["dagster/partition"] for r in sorted(records, key=lambda r: r.start_time)
+        ]
+        assert started == days, "the queue did not start the runs in the order they were submitted"
+        overlapping = _overlaps(records)
+        assert not overlapping, "runs of the duckdb_writer pool overlapped:\n" + "\n".join(overlapping)
+
+        rebuilt: list[str] = []
+        for _ in range(3):  # a rebuild resolves against the final versions: one round suffices
+            requests = _stale_rebuilds(platform, queue_world)
+            if not requests:
+                break
+            ids = [submit(_day_request(queue_world, day, keys, "stale")) for day, keys in requests]
+            _wait_for_queue(platform, ids, timeout=180)
+            _assert_all_succeeded(platform, [r.dagster_run for r in platform.run_records(ids)])
+            rebuilt += [day for day, _ in requests]
+    assert _stale_rebuilds(platform, queue_world) == []
+    assert rebuilt, "test precondition: the shuffled order left days that resolved master data too early"
+
+    a, b = tables(queue_world.ranged), tables(queue_world.queued)
+    assert set(a) == set(b) and len(a) >= 10, sorted(set(a) ^ set(b))
+    for name in a:
+        assert a[name] == b[name], name
+    assert len(a["silver.orders"]) > 250 and len(a["quarantine.rejected_records"]) > 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,6 +675,12 @@ def test_sensors_load_three_days_of_every_source(
         assert 0.9 * bronze[day] <= silver[day] <= bronze[day], (day, bronze[day], silver[day])
     for table in ("products", "customers", "customer_id_map", "inventory_movements", "campaign_performance"):
         assert set(platform.counts_by_day(f"silver.{table}")) == set(FIRST), f"silver.{table}"
+    # gold: the runs carried every day through to the facts, and the marts' automation runs succeeded
+    platform.wait_until_idle()
+    _assert_gold_matches_silver(platform, FIRST)
+    automation = [r for r in platform.instance.get_runs() if r.tags.get(SENSOR_TAG) == AUTOMATION]
+    _assert_all_succeeded(platform, automation)
+    assert platform.query("SELECT count(*) > 0 FROM gold.customer_metrics") == [(True,)]
     _assert_no_alerts(platform)
 
     # one writer at a time: the pool limit (registered up front) serialises the queued runs
@@ -493,11 +706,17 @@ def test_a_late_file_reprocesses_only_its_day_once(
         "bronze": platform.rows_by_day("bronze.orders", BRONZE_VOLATILE, FIRST),
         "silver": platform.rows_by_day("silver.orders", SILVER_VOLATILE, FIRST),
     }
+    gold_before = {"facts": _gold_orders(platform), "sales": _daily_sales(platform)}
+    fact_ids = {
+        r[0]
+        for r in platform.query("SELECT order_id FROM gold.fact_orders WHERE partition_date = ?", [FIRST[0]])
+    }
+    alerts, everything = _alerts(platform), platform.run_ids()
     baseline = {r.run_id for r in platform.sensor_runs()}
 
     _deliver(first_three_days.stage, platform.landing, LATE_PATH)  # fresh mtime: it has to settle
 
-    runs = platform.wait_for_runs(baseline, 1, timeout=90, what="the late file")
+    runs = platform.wait_for_runs(baseline, 1, timeout=RUN_SECONDS, what="the late file")
     assert len(runs) == 1, f"expected one run for the late file{platform.diagnostics()}"
     (run,) = runs
     _assert_all_succeeded(platform, runs)
@@ -523,7 +742,27 @@ def test_a_late_file_reprocesses_only_its_day_once(
         added_rows = [dict(row) for row in added.elements()]
         assert {row["_source_file"] for row in added_rows} == {repr(LATE_PATH)}, layer
         assert sorted(row["order_id"] for row in added_rows) == sorted(repr(o) for o in late_orders), layer
-    _assert_no_alerts(platform)
+
+    # gold: the day's facts gained exactly the late orders, daily_sales their revenue; other days unchanged
+    _assert_new_runs_succeeded(platform, everything)
+    facts, sales = _gold_orders(platform), _daily_sales(platform)
+    assert {d: facts[d] for d in FIRST[1:]} == {d: gold_before["facts"][d] for d in FIRST[1:]}
+    assert {d: sales[d] for d in FIRST[1:]} == {d: gold_before["sales"][d] for d in FIRST[1:]}
+    ids = {
+        r[0]
+        for r in platform.query("SELECT order_id FROM gold.fact_orders WHERE partition_date = ?", [FIRST[0]])
+    }
+    assert ids == fact_ids | late_orders and not fact_ids & late_orders
+    ((late_revenue,),) = platform.query(
+        "SELECT sum(net_amount) FILTER (WHERE status = 'completed')::DECIMAL(18, 2) FROM silver.orders "
+        "WHERE _source_file = ?",
+        [LATE_PATH],
+    )
+    assert late_revenue > 0
+    assert facts[FIRST[0]] == (gold_before["facts"][FIRST[0]][0] + len(late_orders),
+                               gold_before["facts"][FIRST[0]][1] + late_revenue)  # fmt: skip
+    assert sales[FIRST[0]] == facts[FIRST[0]]
+    _assert_no_alerts(platform, alerts)
 
 
 def test_ten_runs_at_once_queue_and_all_succeed(
@@ -534,6 +773,7 @@ def test_ten_runs_at_once_queue_and_all_succeed(
         assert burst_days.file(path)["partition"] in BURST
 
     platform.wait_until_idle()
+    alerts, everything = _alerts(platform), platform.run_ids()
     baseline = {r.run_id for r in platform.sensor_runs()}
     for path in paths:  # ten days land together, already settled: one tick requests them all
         _deliver(burst_days.stage, platform.landing, path, age_seconds=60)
@@ -546,7 +786,7 @@ def test_ten_runs_at_once_queue_and_all_succeed(
         queued_at_once = max(queued_at_once, sum(r.status == dg.DagsterRunStatus.QUEUED for r in runs))
         return len(runs) >= BURST_DAYS and all(r.status in TERMINAL for r in runs)
 
-    platform.wait_for(f"{BURST_DAYS} finished orders runs", watch, timeout=180)
+    platform.wait_for(f"{BURST_DAYS} finished orders runs", watch, timeout=BURST_DAYS * RUN_SECONDS)
     runs = platform.new_sensor_runs(baseline)
 
     assert len(runs) == BURST_DAYS, platform.diagnostics()
@@ -563,7 +803,9 @@ def test_ten_runs_at_once_queue_and_all_succeed(
     assert {d: counts.get(d) for d in BURST} == expected
     silver = platform.counts_by_day("silver.orders")
     assert all(silver.get(d, 0) > 0 for d in BURST), silver
-    _assert_no_alerts(platform)
+    _assert_new_runs_succeeded(platform, everything)
+    _assert_gold_matches_silver(platform, BURST)
+    _assert_no_alerts(platform, alerts)
 
 
 def test_a_late_catalog_file_changes_only_its_own_day(
@@ -575,6 +817,7 @@ def test_a_late_catalog_file_changes_only_its_own_day(
     platform.wait_until_idle()
     built = sorted(platform.instance.get_materialized_partitions(dg.AssetKey(["silver", "products"])))
     assert built[0] == FIRST[0]
+    everything = platform.run_ids()
     baseline = {r.run_id for r in platform.sensor_runs()}
     late = platform.landing / "products" / f"products_{FIRST[0]}_late.json"
     late.write_text(json.dumps({"snapshot_date": FIRST[0], "products": [
@@ -582,7 +825,7 @@ def test_a_late_catalog_file_changes_only_its_own_day(
          "cost_price": 1.5, "retail_price": 3.0, "active": True, "last_updated": f"{FIRST[0]}T09:00:00Z"}]}))  # fmt: skip
     past = time.time() - 60
     os.utime(late, (past, past))
-    (run,) = platform.wait_for_runs(baseline, 1, timeout=120, what="the late catalog's run")
+    (run,) = platform.wait_for_runs(baseline, 1, timeout=RUN_SECONDS, what="the late catalog's run")
     _assert_all_succeeded(platform, [run])
     assert run.tags["dagster/partition"] == FIRST[0]
     assert "dagster/asset_partition_range_start" not in run.tags
@@ -593,6 +836,90 @@ def test_a_late_catalog_file_changes_only_its_own_day(
         "SELECT valid_from::VARCHAR, valid_to, is_current FROM silver.products WHERE product_id = 'PLATE1'"
     ) == [(FIRST[0], None, True)]
     assert platform.query("SELECT count(*) FROM meta.stale_partitions") == [(0,)]
+    _assert_new_runs_succeeded(platform, everything)
+    assert platform.query(
+        "SELECT valid_from::VARCHAR, is_current FROM gold.dim_products WHERE product_id = 'PLATE1'"
+    ) == [(FIRST[0], True)]
+
+
+def _price_change_target(platform: Platform) -> tuple[str, dict, list[tuple[str, str]]]:
+    """A product whose only version opened on day 1, sold on as few later days as possible, and the
+    (table, day) pairs a new version from day 2 on must make stale: the days, other than day 2, with
+    orders or stock movements of it looked up at or after day 2."""
+    at = f"TIMESTAMP '{FIRST[1]}'"
+    rows = platform.query(
+        f"""WITH single AS (SELECT product_id FROM silver.products GROUP BY 1
+                            HAVING count(*) = 1 AND min(valid_from) = DATE '{FIRST[0]}'),
+            touched AS (
+                SELECT 'orders' AS t, product_id, partition_date AS day FROM gold.fact_orders
+                WHERE coalesce(order_timestamp, partition_date::TIMESTAMP) >= {at}
+                UNION SELECT 'inventory_movements', product_id, partition_date FROM gold.fact_inventory_movements
+                WHERE coalesce(movement_timestamp, partition_date::TIMESTAMP) >= {at})
+            SELECT product_id, list(DISTINCT (t, day::VARCHAR)) FILTER (WHERE day <> DATE '{FIRST[1]}') AS stale
+            FROM touched JOIN single USING (product_id) GROUP BY 1
+            HAVING count(*) FILTER (WHERE t = 'orders' AND day <> DATE '{FIRST[1]}') > 0
+            ORDER BY len(stale), product_id LIMIT 1"""
+    )
+    assert rows, "test precondition: a product with one version from day 1 that later days sell"
+    product_id, stale = rows[0]
+    with connect(platform.warehouse, read_only=True, lock_timeout=30) as con:
+        cursor = con.execute(
+            "SELECT product_id, name, category, brand, supplier, cost_price::DOUBLE AS cost_price, "
+            "retail_price::DOUBLE AS retail_price, active FROM silver.products WHERE product_id = ?",
+            [product_id],
+        )
+        record = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    return product_id, record, sorted((t, d) for t, d in stale)
+
+
+def test_a_late_price_change_rebuilds_the_gold_facts_it_changes(
+    platform: Platform, loaded: list[dg.DagsterRun]
+) -> None:
+    """A late products file for day 2 with a new cost price of a product day 1 opened: its own run
+    builds day 2 (silver and gold); gold records the other days whose facts now resolve to the new
+    version, and the stale_partitions sensor rebuilds exactly those (table, day)s, gold included: every
+    fact row looked up from day 2 on carries the new version and cost, the earlier ones the old."""
+    platform.wait_until_idle()
+    product_id, record, expected = _price_change_target(platform)
+    old_cost = Decimal(str(record["cost_price"]))
+    new_cost = (old_cost + Decimal("0.75")).quantize(Decimal("0.01"))
+    everything, alerts = platform.run_ids(), _alerts(platform)
+    baseline = {r.run_id for r in platform.sensor_runs()}
+    late = platform.landing / "products" / f"products_{FIRST[1]}_late.json"
+    late.write_text(json.dumps({"snapshot_date": FIRST[1], "products": [
+        {**record, "cost_price": float(new_cost), "last_updated": f"{FIRST[1]}T09:00:00Z"}]}))  # fmt: skip
+    past = time.time() - 60
+    os.utime(late, (past, past))
+
+    days = sorted({d for _, d in expected})
+    runs = platform.wait_for_runs(
+        baseline, 1 + len(days), timeout=(2 + len(days)) * RUN_SECONDS, what="the late price and its rebuilds"
+    )
+    _assert_new_runs_succeeded(platform, everything)
+    own = [r for r in runs if r.tags[SENSOR_TAG] == "products_files"]
+    assert [r.tags["dagster/partition"] for r in own] == [FIRST[1]], platform.diagnostics()
+    rebuilds = [r for r in platform.new_sensor_runs(baseline) if r.tags[SENSOR_TAG] == "stale_partitions"]
+    done = sorted(
+        (t, r.tags["dagster/partition"]) for r in rebuilds for t in r.tags["shopflow/stale_tables"].split(",")
+    )
+    assert done == expected, platform.diagnostics()
+    assert platform.query("SELECT count(*) FROM meta.stale_partitions") == [(0,)]
+
+    ((new_sk,),) = platform.query(
+        "SELECT product_sk FROM gold.dim_products WHERE product_id = ? AND valid_from = ?",
+        [product_id, FIRST[1]],
+    )
+    by_version = platform.query(
+        f"""SELECT coalesce(order_timestamp, partition_date::TIMESTAMP) >= TIMESTAMP '{FIRST[1]}' AS late,
+                   count(*), count(*) FILTER (WHERE product_sk = ?),
+                   count(*) FILTER (WHERE cost_amount = (quantity * ?)::DECIMAL(18, 2))
+            FROM gold.fact_orders WHERE product_id = ? GROUP BY 1 ORDER BY 1""",
+        [new_sk, new_cost, product_id],
+    )
+    late_rows = [(n, sk, cost) for is_late, n, sk, cost in by_version if is_late]
+    assert late_rows and late_rows[0][0] == late_rows[0][1] == late_rows[0][2], by_version
+    assert all(sk == cost == 0 for is_late, _, sk, cost in by_version if not is_late), by_version
+    _assert_no_alerts(platform, alerts)
 
 
 def _run_record(platform: Platform, run_id: str) -> dg.RunRecord:
@@ -671,7 +998,7 @@ def test_a_killed_cli_run_is_failed_and_the_queue_goes_on(platform: Platform) ->
     platform.wait_for(
         "the queued run to finish",
         lambda: platform.instance.get_run_by_id(queued.run_id).status in TERMINAL,
-        timeout=90,
+        timeout=RUN_SECONDS,
     )
     killed, waited = _run_record(platform, cli_run.run_id), _run_record(platform, queued.run_id)
     assert killed.end_time - killed_at < 30, f"reaped {killed.end_time - killed_at:.1f} s after the kill"

@@ -96,14 +96,12 @@ class GoldTranslator(DagsterDbtTranslator):
         return None
 
 
-# The all-time marts are rebuilt once their upstream partitions have changed and nothing upstream is
-# still running. Not `eager()`: its "no dependency missing" never holds below daily partitions that go
-# back to the start date.
+# The all-time marts are rebuilt once their upstream partitions have changed (in a run that did not
+# rebuild the marts too) and nothing upstream is still running. Not `eager()`: its "no dependency
+# missing" never holds below daily partitions that go back to the start date, and its "newly
+# missing" would start a run on an empty warehouse the moment the daemon starts.
 MARTS_AUTOMATION = (
-    (
-        dg.AutomationCondition.any_deps_updated().since_last_handled()
-        | dg.AutomationCondition.missing().newly_true()
-    )
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
     & ~dg.AutomationCondition.in_progress()
     & ~dg.AutomationCondition.any_deps_in_progress()
 ).with_label("rebuild after upstream partitions change")

@@ -65,6 +65,7 @@ def _materialize(db: Path, selection: str, first: date, last: date) -> bool:
     import dagster as dg
 
     from shopflow_assets.definitions import defs
+    from shopflow_assets.defs.gold.project import dbt_resource
     from shopflow_assets.lib.warehouse import LandingZoneResource, QualityRulesResource, WarehouseResource
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -83,6 +84,7 @@ def _materialize(db: Path, selection: str, first: date, last: date) -> bool:
             "warehouse": WarehouseResource(path=str(db)),
             "landing": LandingZoneResource(),
             "quality": QualityRulesResource(),
+            "dbt": dbt_resource(),  # required by the definitions passed, though gold is not selected
         },
     )
     return result.success
