@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from shopflow_assets import bench, bench_gold
@@ -147,3 +148,23 @@ def test_step_timings_come_from_a_real_event_log(tmp_path: Path) -> None:
     assert list(timings[run_id]) == ["fake_dbt_step"]
     assert step.start <= step.dbt_start <= step.dbt_end <= step.end
     assert 0 < step.seconds < 10
+
+
+def test_gold_checks_read_the_warehouse(tmp_path: Path) -> None:
+    """The bench checks that gold carries the day (silver orders = fact rows = daily_sales orders)
+    and compares the gold tables' row counts of the range run and the single runs."""
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("""CREATE SCHEMA silver; CREATE SCHEMA gold;
+            CREATE TABLE silver.orders AS SELECT DATE '2024-01-01' + (i % 2)::INT AS _partition_date FROM range(5) t(i);
+            CREATE TABLE gold.fact_orders AS SELECT _partition_date AS partition_date FROM silver.orders;
+            CREATE TABLE gold.daily_sales AS SELECT DATE '2024-01-01' AS partition_date, 2 AS orders
+                UNION ALL SELECT DATE '2024-01-01', 1;
+            CREATE VIEW gold.stg AS SELECT 1 AS x""")  # fmt: skip
+    assert bench_gold.day_rows(db, date(2024, 1, 1)) == (3, 3, 3)
+    assert bench_gold.day_rows(db, date(2024, 1, 2)) == (2, 2, 0)
+    assert bench_gold.gold_row_counts(db) == {"daily_sales": 2, "fact_orders": 5}  # tables, not views
+    assert bench_gold.carries_day({(3, 3, 3)})
+    assert not bench_gold.carries_day({(2, 2, 0)})
+    assert not bench_gold.carries_day({(0, 0, 0)})
+    assert not bench_gold.carries_day({(3, 3, 3), (4, 4, 4)})
