@@ -81,3 +81,17 @@ def test_dbt_tests_are_asset_checks() -> None:
     on_fact_orders = {k.name for k in checks if k.asset_key.path[1] == "fact_orders"}
     assert any(name.startswith("unique_fact_orders_order_id") for name in on_fact_orders), on_fact_orders
     assert any(name.startswith("relationships_fact_orders") for name in on_fact_orders), on_fact_orders
+
+
+def test_facts_without_dimensions_fail_with_one_clear_message(landing, warehouse) -> None:
+    """`bronze/orders*` on a warehouse whose gold was never built: the facts name what to build first."""
+    from shopflow_assets_tests.conftest import materialize, order_line, write_csv
+
+    write_csv(landing / "orders" / "orders_2024-01-05.csv", [order_line("O1", "2024-01-05")])
+    result = materialize("bronze/orders*", landing, warehouse, "2024-01-05", raise_on_error=False, gold=True)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "gold_daily"
+    assert "gold's dimensions are not built yet (gold/dim_customers, gold/dim_products" in str(
+        failure.step_failure_data.error.message
+    )

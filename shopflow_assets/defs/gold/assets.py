@@ -120,6 +120,22 @@ def _emit(
         raise failure
 
 
+DIMENSIONS = ("dim_customers", "dim_products", "dim_stores", "dim_date")
+
+
+def _require_dimensions(warehouse: WarehouseResource) -> None:
+    """The facts look their keys up in the dimensions: without them, one clear error rather than dbt's
+    catalog errors (a run of `bronze/orders*` on a warehouse whose gold was never built, say)."""
+    with warehouse.connect(read_only=True) as con:
+        built = {name for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'gold'").fetchall()}  # fmt: skip
+    if missing := [d for d in DIMENSIONS if d not in built]:
+        raise dg.Failure(
+            f"gold's dimensions are not built yet ({', '.join('gold/' + d for d in missing)}): materialize "
+            "them first, with everything upstream (`--select '*'` for the days, or `+gold/dim_products` ...)"
+        )
+
+
 @dbt_assets(select=REFERENCE, name="gold_reference", **_common)
 def gold_reference(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Seeds, staging views and dimensions: whole, every run (a few thousand rows)."""
@@ -130,6 +146,7 @@ def gold_reference(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
 def gold_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """The facts of the run's days; inventory_daily also corrects every later day already built."""
     start, end = partition_window(context)
+    _require_dimensions(warehouse)
     yield from _emit(context, warehouse, ["build", *vars_arg(start, end)], dbt, window=(start, end))
 
 
