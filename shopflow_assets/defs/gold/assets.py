@@ -20,7 +20,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from shopflow_assets.defs.gold.facts import fact_metrics, mark_stale_fact_days
+from shopflow_assets.defs.gold.facts import FIGURES_ON, day_numbers, fact_metrics, mark_stale_fact_days
 from shopflow_assets.defs.gold.project import (
     GoldTranslator,
     dbt_project,
@@ -108,12 +108,21 @@ def _emit(
         for e in events
         if isinstance(e, dg.Output)
     }
+    observations: list[dg.AssetObservation] = []
     with warehouse.connect() as con:
         metadata = fact_metrics(con, models.values(), window)
         if window is not None:  # also after a failed test: the facts of the window are built
             mark_stale_fact_days(con, window, context.run_id, datetime.now(UTC).replace(tzinfo=None))
+            if (window[1] - window[0]).days > 1 and "fact_orders" in models.values():
+                observations = [
+                    dg.AssetObservation(dg.AssetKey(["gold", model]), partition=day, metadata=figures)
+                    for day, figures in day_numbers(con, window).items()
+                    for model in FIGURES_ON
+                    if model in models.values()
+                ]
     for event in events:
         yield _with_metadata(event, models, metadata)
+    yield from observations
     if failure is not None and LOCKED in str(failure):
         raise dg.RetryRequested(max_retries=2, seconds_to_wait=5) from failure
     if failure is not None:

@@ -13,6 +13,7 @@ import duckdb
 
 from shopflow_assets.lib.sql import ident
 
+FIGURES_ON = ("fact_orders", "daily_sales")
 # the lookup rule of dbt_project/macros/master_data.sql (valid_at, lookup_moment)
 _VALID_AT = "{a}.valid_from <= {t} AND ({a}.valid_to IS NULL OR {t} < {a}.valid_to)"
 
@@ -25,26 +26,37 @@ def _relation(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
     return f"{ident(row[0])}.{ident(name)}" if row else None
 
 
-def _window_numbers(con: duckdb.DuckDBPyConnection, window: tuple[date, date]) -> dict[str, Any]:
-    orders, completed, net = con.execute(
-        """SELECT count(*), count(*) FILTER (WHERE is_completed),
-                  coalesce(sum(net_amount) FILTER (WHERE is_completed), 0)
-           FROM gold.fact_orders WHERE partition_date >= ? AND partition_date < ?""",
+def day_numbers(con: duckdb.DuckDBPyConnection, window: tuple[date, date]) -> dict[str, dict[str, Any]]:
+    """Per day of the window (days without orders too): orders, completed orders, net revenue of the
+    completed ones and their average order value, the figures the UI plots per partition."""
+    rows = con.execute(
+        """SELECT d.day::DATE, count(f.order_id), count(f.order_id) FILTER (WHERE f.is_completed),
+                  coalesce(sum(f.net_amount) FILTER (WHERE f.is_completed), 0)
+           FROM generate_series(?::DATE, ?::DATE - 1, INTERVAL 1 DAY) d(day)
+           LEFT JOIN gold.fact_orders f ON f.partition_date = d.day::DATE
+           GROUP BY 1 ORDER BY 1""",
         list(window),
-    ).fetchone()
+    ).fetchall()
     return {
-        "orders": dg.IntMetadataValue(int(orders)),
-        "completed_orders": dg.IntMetadataValue(int(completed)),
-        "net_revenue": dg.FloatMetadataValue(round(float(net), 2)),
-        "average_order_value": dg.FloatMetadataValue(round(float(net) / completed, 2) if completed else 0.0),
+        day.isoformat(): {
+            "orders": dg.IntMetadataValue(int(orders)),
+            "completed_orders": dg.IntMetadataValue(int(completed)),
+            "net_revenue": dg.FloatMetadataValue(round(float(net), 2)),
+            "average_order_value": dg.FloatMetadataValue(
+                round(float(net) / completed, 2) if completed else 0.0
+            ),
+        }
+        for day, orders, completed, net in rows
     }
 
 
 def fact_metrics(
     con: duckdb.DuckDBPyConnection, models: Iterable[str], window: tuple[date, date] | None
 ) -> dict[str, dict[str, Any]]:
-    """Per built model: its row count (tables only) and, for fact_orders / daily_sales of a partition
-    window, that window's orders, net revenue of completed orders and average order value."""
+    """Per built model: its row count (tables only) and, for fact_orders / daily_sales of a one-day
+    window, that day's orders, net revenue of completed orders and average order value (a range run
+    records each day's figures as an observation of its partition instead: metadata of a range's
+    materialization is copied onto every day of it)."""
     out: dict[str, dict[str, Any]] = {}
     for model in models:
         relation = _relation(con, model)
@@ -52,8 +64,8 @@ def fact_metrics(
             continue
         (rows,) = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
         meta: dict[str, Any] = {"dagster/row_count": dg.IntMetadataValue(int(rows))}
-        if window is not None and model in ("fact_orders", "daily_sales"):
-            meta |= _window_numbers(con, window)
+        if window is not None and model in FIGURES_ON and (window[1] - window[0]).days == 1:
+            meta |= day_numbers(con, window)[window[0].isoformat()]
         out[model] = meta
     return out
 
