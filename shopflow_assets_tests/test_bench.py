@@ -120,7 +120,7 @@ def test_gold_report_prints_every_round_and_the_medians_against_the_targets() ->
 
 
 def test_backfill_report_is_the_median_speedup_of_the_rounds() -> None:
-    lines = bench_gold.backfill_lines([10.0, 20.0, 12.0], [[20.0, 40.0], [30.0, 30.0], [24.0, 24.0]])
+    lines = bench_gold.backfill_lines([10.0, 20.0, 12.0], [[20.0, 40.0], [30.0, 30.0], [24.0, 24.0]], 2)
     assert (
         lines[0]
         == "  round 1: range run 10.0 s; 2 single runs 60.0 s (median 30.0 s, each [20.00 40.00]); speed-up 6.00x"
@@ -129,6 +129,13 @@ def test_backfill_report_is_the_median_speedup_of_the_rounds() -> None:
         "  single runs / range run = 4.00x, median 4.00, IQR 3.50-5.00 of the rounds [6.00 3.00 4.00] "
         "(target >= 5x): NOT met"
     )
+    # two single runs made of 30 days: scaled up
+    (line, verdict) = bench_gold.backfill_lines([60.0], [[20.0, 40.0]], 30)
+    assert line == (
+        "  round 1: range run 60.0 s; 2 single runs 60.0 s, scaled to 30 days: 900.0 s "
+        "(median 30.0 s, each [20.00 40.00]); speed-up 15.00x"
+    )
+    assert verdict.endswith("(target >= 5x): met")
 
 
 @dg.asset
