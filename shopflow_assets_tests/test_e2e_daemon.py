@@ -506,6 +506,9 @@ def _overlaps(records: list[dg.RunRecord]) -> list[str]:
 
 QUEUE_DAYS = _days(date(2024, 2, 1), 10)  # after the e2e days: the instance's partition records stay apart
 QUEUE_TAG = "shopflow/test"
+# A bound for one bronze + silver day run through the queue: its worker loads the code location
+# (5-20 s) before it runs (10-20 s); 40 s apart on a shared 2-core machine.
+QUEUE_RUN_SECONDS = 60
 # Bronze and silver of the master data and the orders: what the order-dependence defects were about.
 # Campaigns and inventory (independent tables of the same kind) and gold (a dbt start-up of 6-10 s
 # per step, so 20-30 s per day run) are left out to keep the ten queued runs affordable.
@@ -616,7 +619,7 @@ def test_ten_queued_day_runs_equal_one_range_run(platform: Platform, queue_world
             QUEUE_SELECTION, queue_world.landing, queue_world.ranged, QUEUE_DAYS[0], QUEUE_DAYS[-1]
         )
         assert ranged.success
-        _wait_for_queue(platform, submitted, timeout=300)
+        _wait_for_queue(platform, submitted, timeout=len(submitted) * QUEUE_RUN_SECONDS)
         records = platform.run_records(submitted)
         _assert_all_succeeded(platform, [r.dagster_run for r in records])
         assert waiting >= len(days) - 2, f"only {waiting} of the runs waited in the queue: {statuses}"
@@ -633,7 +636,7 @@ def test_ten_queued_day_runs_equal_one_range_run(platform: Platform, queue_world
             if not requests:
                 break
             ids = [submit(_day_request(queue_world, day, keys, "stale")) for day, keys in requests]
-            _wait_for_queue(platform, ids, timeout=180)
+            _wait_for_queue(platform, ids, timeout=(1 + len(ids)) * QUEUE_RUN_SECONDS)
             _assert_all_succeeded(platform, [r.dagster_run for r in platform.run_records(ids)])
             rebuilt += [day for day, _ in requests]
     assert _stale_rebuilds(platform, queue_world) == []
