@@ -4,11 +4,17 @@ The module starts `dagster-daemon run` against a temp DAGSTER_HOME (the repo's d
 real `duckdb_writer` pool limit), a temp landing folder and a temp warehouse, turns the file sensors
 on with `dagster sensor start`, and then only drops files and watches what the daemon does:
 
+0. (its own landing folder and two warehouses, through run config) ten bronze + silver day runs
+   submitted to the run queue in shuffled order, then the stale_partitions sensor's rebuilds, give
+   table for table the warehouse of one range run over the ten days;
 1. three generated days of every source: one run per source and day, all succeed, bronze holds
-   exactly the records of the files minus what the generator's manifest says bronze must reject;
+   exactly the records of the files minus what the generator's manifest says bronze must reject,
+   and gold's facts and daily sales hold every silver order;
 2. a late orders file for the first day: exactly one new run, and only that day changes;
 3. ten days of orders at once: ten queued runs that the pool runs one at a time, all successful;
 4. a late products file: one run for its own day; the versions need no run for later days;
+   a late price change for day 2: its run, then exactly the days gold records as stale are rebuilt,
+   and every gold fact from day 2 on carries the new version and cost;
 5. last: a `dagster asset materialize` CLI run, slowed down by a held DuckDB lock, is left alone
    while a sensor run waits behind it; killed with SIGKILL, it is marked failed by the
    `reap_dead_runs` sensor (on by default) within seconds, and the waiting run starts and succeeds.
