@@ -43,7 +43,9 @@ VALID = "{a}.valid_from <= {t} AND ({a}.valid_to IS NULL OR {t} < {a}.valid_to)"
 def _aov(total: str, count: str) -> str:
     """total / count to the cent, half up, in exact integer arithmetic (a DOUBLE quotient such as
     106.57 / 2 = 53.28499... rounds a half cent down); NULL without orders."""
-    return f"((2 * (({total}) * 100)::HUGEINT + ({count})) // nullif(2 * ({count}), 0) / 100)::DECIMAL(18, 2)"
+    return (
+        f"((2 * (({total}) * 100)::HUGEINT + ({count})) // nullif(2 * ({count}), 0))::DECIMAL(18, 0) * 0.01"
+    )
 
 
 def _within_half_cent(value: str, total: str, count: str) -> str:
