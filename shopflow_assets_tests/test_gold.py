@@ -261,11 +261,10 @@ def test_customer_lifetime_value_and_frequency_equal_silver(built: tuple[Path, P
             (orders, revenue, revenue, frequency)]  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="defect: gold AOVs round a DOUBLE quotient (reported)")
 def test_aov_rounds_half_cents_up(built: tuple[Path, Path]) -> None:
-    """Defect, reported: DuckDB divides DECIMALs in DOUBLE, and the models round that quotient
-    (customer_metrics: round(revenue / completed_orders, 2); daily_sales: a cast to DECIMAL(18, 2)), so
-    an exact half cent may come out half down: 106.57 / 2 = 53.285 gives 53.28 in customer_metrics."""
+    """DuckDB divides DECIMALs in DOUBLE, and rounding that quotient took some exact half cents down
+    (106.57 / 2 = 53.285 gave 53.28 in customer_metrics): every AOV is now exact, half up
+    (macros/master_data.sql `money_per`)."""
     _, warehouse = built
     assert _q(warehouse, f"""
         SELECT (SELECT count(*) FILTER (WHERE g.average_order_value::DECIMAL(18, 2) <> e.aov)
@@ -512,7 +511,7 @@ def _compile_analyses(warehouse: Path, target: Path) -> dict[str, str]:
 
 
 def _to_the_cent(aov: float, total: Decimal, count: int) -> bool:
-    """aov is total / count rounded to the cent (either way at an exact half cent: see the xfail above)."""
+    """aov is total / count rounded to the cent (either way at an exact half cent: the analyses check to the cent only)."""
     return abs(Decimal(str(aov)) * count - total) * 200 <= count
 
 

@@ -5,7 +5,7 @@ select
     count(distinct f.customer_key) as customers,
     count(*) as completed_orders,
     sum(f.net_amount) as revenue,
-    round(sum(f.net_amount) / count(*), 2) as average_order_value
+    {{ money_per('sum(f.net_amount)', 'count(*)') }} as average_order_value
 from {{ ref('fact_orders') }} as f
 inner join {{ ref('dim_customers') }} as c on c.customer_sk = f.customer_sk
 where f.is_completed and f.customer_sk <> {{ unknown_member_sk() }}

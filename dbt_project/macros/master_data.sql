@@ -42,3 +42,12 @@
     } -%}
     {{ return(codes[name]) }}
 {%- endmacro %}
+
+
+{% macro money_per(amount, count) -%}
+    {#- amount / count to the cent, half up, in exact decimal arithmetic (amount >= 0: revenue).
+        DuckDB divides DECIMALs in DOUBLE, and rounding that quotient takes some exact half cents
+        down (106.57 / 2 = 53.285 gave 53.28). NULL when count is 0. -#}
+    ((2 * cast(round(({{ amount }}) * 100) as hugeint) + ({{ count }}))
+        // nullif(2 * ({{ count }}), 0))::DECIMAL(18, 0) * 0.01::DECIMAL(3, 2)
+{%- endmacro %}

@@ -23,7 +23,7 @@ select
     orders,
     completed_orders,
     revenue,
-    case when completed_orders > 0 then round(revenue / completed_orders, 2) end as average_order_value,
+    {{ money_per('revenue', 'completed_orders') }} as average_order_value,
     case
         when sum(revenue) over (partition by month) <> 0
             then round(100.0 * revenue / sum(revenue) over (partition by month), 2)

@@ -33,7 +33,7 @@ measures as (
         p.*,
         (a.as_of_date - p.first_order_date) as tenure_days,
         (a.as_of_date - p.last_order_date) as recency_days,
-        case when p.completed_orders > 0 then round(p.revenue / p.completed_orders, 2) end as average_order_value,
+        {{ money_per('p.revenue', 'p.completed_orders') }} as average_order_value,
         -- completed orders per 30 days, over the days since the first order (that day included),
         -- floored at 30 days so a customer seen for one day is not extrapolated to 30 orders a month
         round(

@@ -21,7 +21,7 @@ select
     m.orders,
     m.completed_orders,
     m.active_customers,
-    case when m.completed_orders > 0 then round(m.revenue / m.completed_orders, 2) end as average_order_value,
+    {{ money_per('m.revenue', 'm.completed_orders') }} as average_order_value,
     m.days_with_orders,
     p.revenue as previous_month_revenue,
     case

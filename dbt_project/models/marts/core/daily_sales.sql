@@ -30,10 +30,8 @@ select
     cast(coalesce(sum(o.net_amount) filter (where o.is_completed), 0) as decimal(18, 2)) as net_revenue,
     count(*) filter (where o.is_completed) as completed_orders,
     cast(coalesce(sum(o.quantity) filter (where o.is_completed), 0) as bigint) as completed_units,
-    cast(
-        sum(o.net_amount) filter (where o.is_completed) / nullif(count(*) filter (where o.is_completed), 0)
-        as decimal(18, 2)
-    ) as average_order_value,
+    {{ money_per('coalesce(sum(o.net_amount) filter (where o.is_completed), 0)',
+                 'count(*) filter (where o.is_completed)') }} as average_order_value,
     cast(coalesce(sum(o.cost_amount) filter (where o.is_completed), 0) as decimal(18, 2)) as completed_cost_amount,
     cast(coalesce(sum(o.margin_amount) filter (where o.is_completed), 0) as decimal(18, 2)) as completed_margin_amount,
     count(*) filter (where o.status = 'refunded') as refunds_count,

@@ -4,6 +4,9 @@
         partition_column='partition_date'
     )
 }}
+-- depends_on: {{ source('silver', 'inventory_movements') }}
+-- (also directly on the silver table, not only through its staging view: a run selecting silver/inventory_movements
+-- and this fact without the view still builds silver first)
 -- One row per silver stock movement of the window, with the product version valid at the
 -- movement's timestamp and its cost.
 with movements as (

@@ -4,6 +4,9 @@
         partition_column='partition_date'
     )
 }}
+-- depends_on: {{ source('silver', 'orders') }}
+-- (also directly on the silver table, not only through its staging view: a run selecting silver/orders
+-- and this fact without the view still builds silver first)
 -- One row per silver order of the window. The customer and product versions are the ones valid at
 -- the order's timestamp (the rule silver resolves them with, macros/master_data.sql); an order
 -- whose customer or product has no version then joins the unknown member ('unknown').
