@@ -535,3 +535,32 @@ def test_the_analyses_compile_run_and_answer_right(built: tuple[Path, Path], tmp
     assert all(_to_the_cent(r[4], r[3], r[2]) for r in by_country)
     aovs = [(-Decimal(str(r[4])), r[0]) for r in by_country]
     assert aovs == sorted(aovs)  # by AOV, highest first
+
+
+def test_a_corrected_cost_with_the_same_version_key_makes_the_days_built_with_it_stale(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A corrected catalog that changes a version's cost but not its valid_from keeps the version's
+    key: the days whose facts copied the old cost are still recorded stale (outside the run's window)."""
+    from datetime import UTC, date, datetime
+
+    from shopflow_assets.defs.gold.facts import mark_stale_fact_days
+
+    warehouse = _copy(built[1], tmp_path / "shopflow.duckdb")
+    (pid,) = _q(warehouse, f"""SELECT product_id FROM gold.fact_orders WHERE product_sk <> 'unknown'
+        GROUP BY 1 HAVING count(DISTINCT partition_date) FILTER (WHERE partition_date > '{D1}') >= 2
+        ORDER BY 1 LIMIT 1""")[0]  # fmt: skip
+    expected = _q(warehouse, f"""
+        SELECT 'inventory_movements', _partition_date::VARCHAR, count(*) FROM silver.inventory_movements i
+        WHERE product_id = ? AND _partition_date > '{D1}'
+          AND EXISTS (SELECT 1 FROM silver.products p WHERE p.product_id = i.product_id) GROUP BY ALL
+        UNION ALL
+        SELECT 'orders', _partition_date::VARCHAR, count(*) FROM silver.orders
+        WHERE product_id = ? AND _partition_date > '{D1}' GROUP BY ALL ORDER BY ALL""", [pid, pid])  # fmt: skip
+    with connect(warehouse) as con:
+        con.execute("UPDATE gold.dim_products SET cost_price = cost_price + 1 WHERE product_id = ?", [pid])
+        mark_stale_fact_days(con, (date.fromisoformat(D1), date.fromisoformat(D2)), "r1", datetime.now(UTC))
+    stale = _q(warehouse, "SELECT table_name, partition_date::VARCHAR, rows_changed FROM meta.stale_partitions "
+                          "ORDER BY ALL")  # fmt: skip
+    assert [r for r in stale if r[0] == "orders"] == [r for r in expected if r[0] == "orders"]
+    assert {r[1] for r in stale} <= {D2, D3, D4} and stale

@@ -33,6 +33,7 @@ import duckdb
 
 from shopflow_assets.landing import scan_source
 from shopflow_assets.lib.partitions import daily_partitions
+from shopflow_assets.lib.policies import STATIC_REFERENCE
 from shopflow_assets.lib.warehouse import LandingZoneResource, WarehouseLockedError, WarehouseResource
 from shopflow_assets.sources import SOURCES, SourceSpec
 
@@ -176,7 +177,8 @@ def build_file_job(spec: SourceSpec) -> dg.UnresolvedAssetJobDefinition:
     """The job a file sensor starts: the source's bronze asset and everything downstream of it."""
     return dg.define_asset_job(
         file_job_name(spec),
-        selection=dg.AssetSelection.assets(dg.AssetKey(["bronze", spec.name])).downstream(),
+        selection=dg.AssetSelection.assets(dg.AssetKey(["bronze", spec.name])).downstream()
+        | STATIC_REFERENCE,
         description=f"New or changed {spec.name} files: bronze/{spec.name} and everything downstream, per day.",
         tags={"shopflow/source": spec.name},
     )

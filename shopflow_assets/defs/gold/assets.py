@@ -28,6 +28,7 @@ from shopflow_assets.defs.gold.project import (
     manifest_path,
     vars_arg,
 )
+from shopflow_assets.defs.gold.readiness import existing_relations, waiting_models
 from shopflow_assets.lib.partitions import daily_partitions, partition_window
 from shopflow_assets.lib.policies import WRITER_POOL
 from shopflow_assets.lib.warehouse import WarehouseResource
@@ -102,6 +103,19 @@ def _emit(
     dbt: DbtCliResource,
     window: tuple[date, date] | None = None,
 ) -> Iterator[Event]:
+    with warehouse.connect(read_only=True) as con:
+        existing = existing_relations(con)
+    selected = [key.path[-1] for key in context.selected_asset_keys]
+    waiting = waiting_models(manifest_path(), selected, existing)
+    for model, relation in sorted(waiting.items()):
+        context.log.warning(
+            f"gold/{model} is not built in this run: it needs {relation}, which no run has built yet "
+            "(its source has delivered nothing so far, or its upstream assets were never materialized)"
+        )
+    if len(waiting) == len(selected):
+        return
+    if waiting:
+        args = [*args, "--exclude", *sorted(waiting)]
     events, failure = _run_dbt(context, dbt, warehouse, args)
     models = {
         e.output_name: context.assets_def.keys_by_output_name[e.output_name].path[-1]
@@ -129,22 +143,6 @@ def _emit(
         raise failure
 
 
-DIMENSIONS = ("dim_customers", "dim_products", "dim_stores", "dim_date")
-
-
-def _require_dimensions(warehouse: WarehouseResource) -> None:
-    """The facts look their keys up in the dimensions: without them, one clear error rather than dbt's
-    catalog errors (a run of `bronze/orders*` on a warehouse whose gold was never built, say)."""
-    with warehouse.connect(read_only=True) as con:
-        built = {name for (name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'gold'").fetchall()}  # fmt: skip
-    if missing := [d for d in DIMENSIONS if d not in built]:
-        raise dg.Failure(
-            f"gold's dimensions are not built yet ({', '.join('gold/' + d for d in missing)}): materialize "
-            "them first, with everything upstream (`--select '*'` for the days, or `+gold/dim_products` ...)"
-        )
-
-
 @dbt_assets(select=REFERENCE, name="gold_reference", **_common)
 def gold_reference(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Seeds, staging views and dimensions: whole, every run (a few thousand rows)."""
@@ -155,7 +153,6 @@ def gold_reference(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareh
 def gold_daily(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """The facts of the run's days; inventory_daily also corrects every later day already built."""
     start, end = partition_window(context)
-    _require_dimensions(warehouse)
     yield from _emit(context, warehouse, ["build", *vars_arg(start, end)], dbt, window=(start, end))
 
 

@@ -70,9 +70,12 @@ def fact_metrics(
     return out
 
 
-def _stale_sql(fact: str, silver_table: str, moment: str, joins: dict[str, tuple[str, str, str]]) -> str:
-    """Days of `fact` outside the window whose stored version keys differ from the dimensions now."""
-    lookups, differs = [], []
+def _stale_sql(
+    fact: str, silver_table: str, moment: str, joins: dict[str, tuple[str, str, str]], copied: str
+) -> str:
+    """Days of `fact` outside the window whose stored version keys, or the version attributes the
+    fact copies (`copied`: a product's cost), differ from the dimensions now."""
+    lookups, differs = [], [copied]
     for alias, (dim, sk, key) in joins.items():
         at = _VALID_AT.format(a=alias, t=f"coalesce(f.{moment}, f.partition_date::TIMESTAMP)")
         lookups.append(
@@ -91,16 +94,19 @@ def _stale_sql(fact: str, silver_table: str, moment: str, joins: dict[str, tuple
 def mark_stale_fact_days(
     con: duckdb.DuckDBPyConnection, window: tuple[date, date], run_id: str, at: datetime
 ) -> None:
-    """Late master data (a price change dated before days already built) changes which version a
-    built fact row resolves to: record those days, outside this run's window, as stale, so the
+    """Late master data (a price change dated before days already built, a corrected catalog) changes
+    which version a built fact row resolves to, or that version's cost: record those days, outside this run's window, as stale, so the
     `stale_partitions` sensor rebuilds them (the silver day and everything downstream of it)."""
     products = ("dim_products", "product_sk", "product_id")
     customers = ("dim_customers", "customer_sk", "customer_key")
     params = {"run_id": run_id, "at": at, "start": window[0], "end": window[1]}
-    for fact, table, moment, joins in (
-        ("fact_orders", "orders", "order_timestamp", {"p": products, "c": customers}),
-        ("fact_inventory_movements", "inventory_movements", "movement_timestamp", {"p": products}),
+    # a corrected delivery can change a version's cost without moving its valid_from (same key)
+    order_cost = "f.cost_amount IS DISTINCT FROM CAST(f.quantity * p.cost_price AS DECIMAL(18, 2))"
+    unit_cost = "f.unit_cost IS DISTINCT FROM p.cost_price"
+    for fact, table, moment, joins, copied in (
+        ("fact_orders", "orders", "order_timestamp", {"p": products, "c": customers}, order_cost),
+        ("fact_inventory_movements", "inventory_movements", "movement_timestamp", {"p": products}, unit_cost),
     ):
         if _relation(con, fact) is None or _relation(con, joins["p"][0]) is None:
             continue
-        con.execute(_stale_sql(fact, table, moment, joins), params)
+        con.execute(_stale_sql(fact, table, moment, joins, copied), params)
