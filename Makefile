@@ -12,7 +12,7 @@ DEMO_START ?= $(shell $(PYTHON) -c "import datetime as d; print(d.datetime.now(d
 DEMO_END := $(shell $(PYTHON) -c "import datetime as d; print(d.date.fromisoformat('$(DEMO_START)') + d.timedelta(days=$(DEMO_DAYS) - 1))")
 DEMO_ORDERS ?= 2000
 
-.PHONY: demo dev test bench lint format clean pool instance fuzz manifest
+.PHONY: demo dev test test-slow bench lint format clean pool instance fuzz manifest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ test: $(STAMP) $(MANIFEST)
 	$(DG) check defs
 	$(DG) list defs --columns key,group,kinds
 	$(BIN)/pytest
+
+# The minutes-long end-to-end checks `make test` leaves out (ten day runs through the real run queue).
+test-slow: $(STAMP) $(MANIFEST)
+	$(BIN)/pytest -m slow
 
 # `make bench`: the 1,000,000-order day, 90 days at the demo volume and the 5,000,000-order day
 # (~10 min on 2 quiet cores); bench-day, bench-history and bench-big run one part. Landing data is

@@ -606,6 +606,7 @@ def _stale_rebuilds(platform: Platform, world: QueueWorld) -> list[tuple[str, li
     return out
 
 
+@pytest.mark.slow
 def test_ten_queued_day_runs_equal_one_range_run(platform: Platform, queue_world: QueueWorld) -> None:
     """Ten day runs submitted to the real run queue in shuffled order, started one at a time by the
     daemon (duckdb_writer pool, limit 1), then the days the stale_partitions sensor asks to rebuild
