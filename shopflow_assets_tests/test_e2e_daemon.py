@@ -68,6 +68,11 @@ SENSOR_TAG = "dagster/sensor_name"
 AUTOMATION = "gold_marts_automation"  # rebuilds the all-time gold marts after their upstream changed
 # A bound (not a cost) for one sensor run: bronze, silver and the three gold steps (each a dbt
 # start-up of 6-10 s) take 30-40 s on a quiet 2-core machine and up to twice that when it is shared.
+# Every sensor run here starts a run worker that loads the code location and runs bronze, silver and
+# gold (three dbt processes): the module takes about 20 minutes on 2 cores, so `make test-slow` runs
+# it, not `make test` (the sensors, alerts and reaper have in-process and CLI tests there).
+pytestmark = pytest.mark.slow
+
 RUN_SECONDS = 120
 FILE_SENSORS = [f"{name}_files" for name in SOURCES]
 TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
@@ -606,7 +611,6 @@ def _stale_rebuilds(platform: Platform, world: QueueWorld) -> list[tuple[str, li
     return out
 
 
-@pytest.mark.slow
 def test_ten_queued_day_runs_equal_one_range_run(platform: Platform, queue_world: QueueWorld) -> None:
     """Ten day runs submitted to the real run queue in shuffled order, started one at a time by the
     daemon (duckdb_writer pool, limit 1), then the days the stale_partitions sensor asks to rebuild
