@@ -69,7 +69,7 @@ test: $(STAMP) $(MANIFEST)
 	$(DG) list defs --columns key,group,kinds
 	$(BIN)/pytest
 
-# The minutes-long end-to-end checks `make test` leaves out (ten day runs through the real run queue).
+# The real-daemon end-to-end module `make test` leaves out for time (~20 min: sensors to gold, the run queue).
 test-slow: $(STAMP) $(MANIFEST)
 	$(BIN)/pytest -m slow
 
