@@ -11,11 +11,10 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from shopflow_assets.defs.silver.tables import valid_at
 from shopflow_assets.lib.sql import ident
 
 FIGURES_ON = ("fact_orders", "daily_sales")
-# the lookup rule of dbt_project/macros/master_data.sql (valid_at, lookup_moment)
-_VALID_AT = "{a}.valid_from <= {t} AND ({a}.valid_to IS NULL OR {t} < {a}.valid_to)"
 
 
 def _relation(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
@@ -77,7 +76,8 @@ def _stale_sql(
     fact copies (`copied`: a product's cost), differ from the dimensions now."""
     lookups, differs = [], [copied]
     for alias, (dim, sk, key) in joins.items():
-        at = _VALID_AT.format(a=alias, t=f"coalesce(f.{moment}, f.partition_date::TIMESTAMP)")
+        # silver's lookup rule, which dbt_project/macros/master_data.sql repeats for the facts
+        at = valid_at(alias, f"coalesce(f.{moment}, f.partition_date::TIMESTAMP)")
         lookups.append(
             f"LEFT JOIN gold.{dim} {alias} ON {alias}.{key} = f.{key} AND {alias}.{sk} <> 'unknown' AND {at}"
         )
