@@ -107,3 +107,27 @@ def test_models_whose_inputs_do_not_exist_yet_wait_with_a_warning(landing, wareh
     # the facts wait for the dimensions; with no fact built, Dagster skips the marts' step after them
     assert sorted(w.split(" is not built")[0] for w in warnings) == ["gold/daily_sales", "gold/fact_orders"]
     assert any("it needs gold.dim_customers" in w or "it needs gold.dim_products" in w for w in warnings)
+
+
+def test_the_marts_are_requested_after_a_fact_partition_changes_without_them() -> None:
+    """The marts' AutomationCondition: nothing on a fresh instance (no run at daemon start on an empty
+    warehouse); a fact partition materialized by a run without the marts requests exactly the marts
+    downstream of it, once."""
+    marts = dg.AssetSelection.assets(*(k for k in GOLD if GRAPH.get(k).automation_condition is not None))
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=marts)
+        assert first.total_requested == 0
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(dg.AssetKey(["gold", "fact_orders"]), partition="2024-01-05")
+        )
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=marts, cursor=first.cursor
+        )
+        requested = {r.key.path[1] for r in second.results if r.true_subset.size}
+        assert requested == {
+            "customer_metrics", "product_performance", "monthly_revenue", "channel_performance", "campaign_performance",
+        }  # fmt: skip
+        third = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=marts, cursor=second.cursor
+        )
+        assert third.total_requested == 0
